@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SHARED_DATA := $(abspath ../shared/datasets)
+# Real data sets: ../shared/datasets when it exists (CI lays it out beside the clone).
+ifeq ($(strip $(PORTRAIT_DATA_HOME)),)
+ifneq ($(wildcard $(SHARED_DATA)),)
+export PORTRAIT_DATA_HOME := $(SHARED_DATA)
+endif
+endif
+
+.PHONY: install demo test bench clean
+
+$(BIN)/portrait: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c requirements.lock -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/portrait
+
+demo: install
+	$(BIN)/portrait demo --dir demo-output
+
+test: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: install
+	$(BIN)/python bench/build.py
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache

@@ -1,0 +1,1 @@
+"""Applications (画像应用) over a published snapshot: profiles, catalog views, segments, insight, ..."""

@@ -1,0 +1,1 @@
+"""The tag engine: runs a checked catalog on an engine, in dependency order."""

@@ -1,0 +1,1 @@
+"""Imports every built-in module so each registers itself."""
