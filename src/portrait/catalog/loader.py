@@ -12,7 +12,7 @@ from portrait.errors import CatalogError, CatalogErrors, Location
 
 
 def _construct(node: yaml.Node):
-    return yaml.SafeLoader(None).construct_document(node)  # type: ignore[arg-type]
+    return yaml.SafeLoader("").construct_document(node)
 
 
 def _tag_nodes(doc: yaml.Node, file: Path) -> list[yaml.MappingNode]:
