@@ -85,3 +85,8 @@ def test_schema_errors_collect_every_tag(tmp_path):
 def test_transpiles_tag_sql_for_spark():
     sql = "SELECT user_id, count(*) FILTER (WHERE event_type = 'purchase') AS n FROM events GROUP BY user_id"
     assert "COUNT_IF" in transpile(sql, "spark").upper() or "FILTER" in transpile(sql, "spark").upper()
+
+
+def test_file_reading_table_functions_are_refused(tmp_path):
+    with pytest.raises(CatalogError, match="table function 'read_csv' is not allowed"):
+        _catalog(tmp_path, _tag("a", "  sql: SELECT user_id, 1 AS v FROM read_csv('/etc/passwd')\n"))

@@ -35,7 +35,7 @@ def test_rfm_of_every_customer_equals_pandas(retail, retail_raw):
     expected["frequency"] = expected["frequency"].fillna(0)
     got = pd.read_parquet(retail.snapshot.file("profiles")).set_index("user_id")
     assert len(expected) == 4_372
-    joined = expected.join(got[["monetary", "frequency", "recency_days"]], rsuffix="_got", how="outer")
+    joined = expected.join(got[["monetary", "frequency", "recency_days"]], how="outer", suffixes=("", "_got"))
     assert len(joined) == 4_372
     np.testing.assert_allclose(joined["monetary"], joined["monetary_got"], atol=0.005)
     assert (joined["frequency"] == joined["frequency_got"]).all()

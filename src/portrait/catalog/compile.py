@@ -147,13 +147,24 @@ def _check_enum_literals(tag: Tag, value: exp.Expression) -> None:
             )
 
 
+# Table functions a tag may use: they generate rows and read nothing outside the build.
+TABLE_FUNCTIONS = ("generate_series", "range", "unnest")
+
 _POSITION = re.compile(r"Line: (\d+), Col: (\d+)")
 _UNRESOLVED = re.compile(r"Column '([^']+)' could not be resolved")
 
 
 def _qualify(tag: Tag, tree: exp.Expression, schema: Mapping[str, Mapping[str, str]]) -> exp.Expression:
+    ctes = {c.alias for c in tree.find_all(exp.CTE)}
     for table in tree.find_all(exp.Table):
-        ctes = {c.alias for c in tree.find_all(exp.CTE)}
+        if not isinstance(table.this, exp.Identifier):  # a table function
+            fn = table.this.sql_name().lower() if isinstance(table.this, exp.Func) else ""
+            if fn not in TABLE_FUNCTIONS:
+                raise CatalogError(
+                    f"table function {fn or table.this.sql(DIALECT)!r} is not allowed in tag SQL",
+                    _loc(tag), f"tags read only {', '.join(sorted(schema))} and {', '.join(TABLE_FUNCTIONS)}",
+                )
+            continue
         if table.name not in schema and table.name not in ctes:
             meta = table.this.meta or {}
             raise CatalogError(

@@ -34,7 +34,10 @@ class DuckDBEngine(Engine):
         self._run(sql)
 
     def query(self, sql: str) -> pa.Table:
-        return self._run(sql).fetch_arrow_table()
+        try:
+            return self.con.sql(sql).to_arrow_table()
+        except duckdb.Error as e:
+            raise EngineError(f"{type(e).__name__}: {e}", hint=f"while running:\n{sql[:2000]}") from e
 
     def create_table(self, name: str, sql: str) -> None:
         self._run(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
