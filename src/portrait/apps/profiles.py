@@ -43,6 +43,15 @@ def catalog_tags(snapshot: Snapshot) -> dict[str, Tag]:
     return {t["id"]: Tag.model_validate({k: v for k, v in t.items() if k in fields}) for t in catalog(snapshot)}
 
 
+# The field's usual level-1 order (DESIGN.md); other level-1 names follow alphabetically.
+LEVEL1_ORDER = ("人口属性", "用户价值", "消费特征", "兴趣偏好", "生命周期", "行为特征", "预测标签")
+
+
+def taxonomy_order(path) -> tuple:
+    top = path[0] if path else ""
+    return (LEVEL1_ORDER.index(top) if top in LEVEL1_ORDER else len(LEVEL1_ORDER), tuple(path))
+
+
 def _suggest_tag(tag_id: str, known) -> str | None:
     close = difflib.get_close_matches(tag_id, list(known), n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else None
@@ -106,5 +115,5 @@ def get_profile(snapshot: Snapshot, user_id: str, tags: list[str] | None = None)
         "user_id": str(user_id),
         "snapshot_id": snapshot.id,
         "as_of": snapshot.manifest.as_of.isoformat(),
-        "groups": [{"taxonomy": list(k), "tags": v} for k, v in groups.items()],
+        "groups": [{"taxonomy": list(k), "tags": groups[k]} for k in sorted(groups, key=taxonomy_order)],
     }

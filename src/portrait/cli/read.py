@@ -34,7 +34,9 @@ def print_profile(p: dict) -> None:
     branches: dict[str, Tree] = {}
     for group in p["groups"]:
         top = group["taxonomy"][0]
-        node = branches.setdefault(top, tree.add(f"[bold cyan]{top}[/]"))
+        if top not in branches:
+            branches[top] = tree.add(f"[bold cyan]{top}[/]")
+        node = branches[top]
         sub = node.add(" / ".join(group["taxonomy"][1:])) if len(group["taxonomy"]) > 1 else node
         for t in group["tags"]:
             unit = f" {t['unit']}" if t.get("unit") and t["value"] is not None else ""
@@ -51,6 +53,31 @@ def print_tags(rows: list[dict]) -> None:
         name = r["name"]["en"] + (f" / {r['name']['zh']}" if r["name"].get("zh") else "")
         cov = "—" if r["coverage"] is None else f"{r['coverage']:.1%}"
         t.add_row(" / ".join(r["taxonomy"]), r["id"], name, r["kind"], r["type"], cov)
+    console.print(t)
+
+
+def print_distribution(stats: dict) -> None:
+    dist, covered = stats.get("distribution", {}), stats.get("covered") or 0
+    t = Table(title="Distribution", title_justify="left")
+    if "values" in dist:
+        t.add_column("value"), t.add_column("users", justify="right"), t.add_column("share", justify="right")
+        for v in dist["values"]:
+            t.add_row(str(v["value"]), f"{v['count']:,}", f"{v['count'] / covered:.1%}" if covered else "—")
+    elif "quantiles" in dist:
+        t.add_column("statistic"), t.add_column("value", justify="right")
+        t.add_row("mean", _fmt(dist["mean"]))
+        for q, v in dist["quantiles"].items():
+            t.add_row(f"p{float(q) * 100:g}", _fmt(v))
+    elif "keys" in dist:
+        t.add_column("key"), t.add_column("users", justify="right"), t.add_column("mean weight", justify="right")
+        for k in dist["keys"][:20]:
+            t.add_row(k["key"], f"{k['users']:,}", f"{k['mean_weight']:.3f}")
+    elif dist:
+        t.add_column("statistic"), t.add_column("value")
+        for k, v in dist.items():
+            t.add_row(k, str(v))
+    else:
+        return
     console.print(t)
 
 
@@ -84,12 +111,19 @@ def tags_show(
     def render(d):
         name = d["name"]["en"] + (f" / {d['name']['zh']}" if d["name"].get("zh") else "")
         console.print(f"[bold]{d['id']}[/] — {name}\n  {' / '.join(d['taxonomy'])} · {d['kind']} · {d['type']}"
-                      f"{' ' + str(d['values']) if d['values'] else ''} · owner {d['owner']} · declared in {d['declared_in']}")
+                      f" · owner {d['owner']} · declared in {d['declared_in']}")
         if d["description"]:
             console.print(f"  {d['description']}")
-        console.print(f"  coverage {d['coverage']:.1%} · computed at {d['computed_at']} · depends on {d['depends_on'] or '—'}")
-        console.print_json(json.dumps(d["definition"], ensure_ascii=False, default=str))
-        console.print_json(json.dumps(d["stats"].get("distribution", {}), ensure_ascii=False, default=str))
+        console.print(f"  coverage {d['coverage']:.1%} · computed at {d['computed_at']} · "
+                      f"depends on {', '.join(d['depends_on']) or 'nothing'}")
+        definition = dict(d["definition"])
+        for key in ("sql", "formula"):
+            if key in definition:
+                console.rule(key, align="left")
+                console.print(definition.pop(key), highlight=False, markup=False)
+        if definition:
+            console.print_json(json.dumps(definition, ensure_ascii=False, default=str))
+        print_distribution(d["stats"])
 
     emit(show_tag(_snapshot(project, snapshot), tag), as_json, render)
 
