@@ -18,6 +18,8 @@ from portrait import __version__
 from portrait.catalog import Catalog, SqlContext, compile_catalog, load_tags
 from portrait.config import Project, load_project
 from portrait.engine import engine_class
+from portrait.online.artifact import build_online_store
+from portrait.realtime.fold import fold_inbox
 from portrait.snapshot.manifest import Manifest, SourceCounts, TagEntry
 from portrait.snapshot.store import Snapshot, SnapshotStore, new_snapshot_id
 from portrait.sources import IngestResult, canonical_schema, ingest
@@ -28,7 +30,10 @@ from portrait.tags.stats import tag_stats
 # Extra artifacts written into a snapshot before it is published, e.g. the bitmap index.
 # Each gets (staging folder, catalog, engine holding `profiles`) and returns {name: file}.
 ArtifactBuilder = Callable[[Path, Catalog, object], dict[str, str]]
-ARTIFACT_BUILDERS: list[ArtifactBuilder] = []
+ARTIFACT_BUILDERS: list[ArtifactBuilder] = [build_online_store]
+# Events folded into the staging events right after ingest (the API's real-time inbox; forgotten
+# users filtered out). Each gets (project, staging folder, as_of) and returns its newest event time.
+EVENT_FOLDS: list[Callable[[Project, Path, datetime | None], datetime | None]] = [fold_inbox]
 # Work done after a snapshot is current, e.g. re-evaluating saved segments.
 POST_PUBLISH: list[Callable[[Project, Snapshot], None]] = []
 MODEL_HOOKS: list[Callable[[Project], ModelHook]] = []
@@ -92,6 +97,10 @@ def build(
         step("ingest sources")
         t = time.perf_counter()
         result = ingest(project, staging.path, as_of=as_of)
+        for fold in EVENT_FOLDS:
+            latest = fold(project, staging.path, as_of)
+            if latest is not None and (result.max_event_time is None or latest > result.max_event_time):
+                result.max_event_time = latest
         timings["ingest"] = time.perf_counter() - t
         effective = as_of or (_data_clock(result, cfg.timezone) if cfg.clock == "data" else datetime.now(timezone.utc))
 

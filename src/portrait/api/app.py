@@ -1,0 +1,60 @@
+"""`create_app(project)`: the FastAPI app over one project's warehouse.
+
+Why a factory around one `ServingContext`: the same object (snapshot state, inbox, keys) serves
+uvicorn, the in-process test client and the CLI, so they cannot drift apart (Datasette's lesson).
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from portrait import __version__
+from portrait.api import errors
+from portrait.api.envelope import JSONBody
+from portrait.api.metrics import Metrics, MetricsMiddleware
+from portrait.api.routes import events, profiles, system, tags
+from portrait.config import Project, load_project
+from portrait.online.serving import ServingContext
+
+DESCRIPTION = """Profiles (用户画像) of the current snapshot, real-time events and tags, the tag catalog and segments.
+
+Authenticate with an API key (`portrait keys create`) as `X-API-Key: prt_…` or `Authorization: Bearer prt_…`.
+Scopes: profiles:read, pii:read, events:write, segments:write, admin (implies all).
+Every answer is `{"ok": true, "data": …}` or `{"ok": false, "status": …, "error": {"code", "message", "hint"}}`.
+"""
+
+
+def routers() -> list:
+    out = [system.router, profiles.router, tags.router, events.router]
+    try:  # the segments application may not be installed in every build of Portrait
+        from portrait.api.routes import segments
+    except ImportError:
+        return out
+    return [*out, segments.router]
+
+
+def create_app(project: Project | str | Path = ".", poll: float = 0.2) -> FastAPI:
+    project = project if isinstance(project, Project) else load_project(project)
+    ctx = ServingContext(project, poll=poll)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        try:
+            ctx.current()  # load the snapshot before the first request, if there is one
+        except Exception:
+            pass
+        yield
+        ctx.close()
+
+    app = FastAPI(title="Portrait profile service", version=__version__, description=DESCRIPTION,
+                  default_response_class=JSONBody, lifespan=lifespan)
+    app.state.ctx = ctx
+    app.state.metrics = Metrics()
+    errors.install(app)
+    for router in routers():
+        app.include_router(router)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app

@@ -1,0 +1,53 @@
+"""Building a snapshot's online store: an ARTIFACT_BUILDER run before the snapshot is published.
+
+Why at build time: the store is part of the snapshot (same users, same values as
+profiles.parquet), so the API switches to a new snapshot only when its store is complete. The
+backend comes from the snapshot's `serving.json`, which `portrait.realtime.fold.fold_inbox`
+writes from portrait.yaml (`online_store:`); without it the embedded SQLite file is used.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from portrait.online.base import open_store
+from portrait.online.codec import rows_from_arrow
+from portrait.privacy.access import AccessStore
+
+SERVING_FILE = "serving.json"
+CHUNK = 100_000
+
+
+def serving_spec(snapshot_dir: Path) -> dict:
+    """The snapshot's serving description (online store spec, inbox seq folded), with defaults."""
+    path = Path(snapshot_dir) / SERVING_FILE
+    spec = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    spec.setdefault("online_store", {"backend": "sqlite", "location": "online.sqlite", "namespace": ""})
+    spec.setdefault("inbox_through_seq", 0)
+    return spec
+
+
+def build_online_store(staging: Path, catalog, engine) -> dict[str, str]:
+    """Write every profile row of the engine's `profiles` table into the snapshot's online store."""
+    staging = Path(staging)
+    spec = serving_spec(staging)
+    if not (staging / SERVING_FILE).exists():
+        (staging / SERVING_FILE).write_text(json.dumps(spec, indent=1))
+    warehouse = staging.parent.parent  # <warehouse>/snapshots/.staging-<id>
+    access = AccessStore(warehouse)
+    keep = access.forgotten_sql_inline("user_id")  # a user forgotten while this build ran
+    access.close()
+    n = engine.query(f"SELECT count(*) FROM profiles WHERE {keep}").column(0)[0].as_py()
+    store = open_store(spec["online_store"], staging, writable=True)
+    try:
+        store.drop()  # a retried build into the same namespace starts clean
+        for offset in range(0, n, CHUNK):
+            part = engine.query(f"SELECT * FROM profiles WHERE {keep} ORDER BY user_id LIMIT {CHUNK} OFFSET {offset}")
+            store.put_many(rows_from_arrow(part))
+    finally:
+        store.close()
+    files = {"serving": SERVING_FILE}
+    if spec["online_store"]["backend"] == "sqlite":
+        files["online_store"] = spec["online_store"]["location"]
+    return files
