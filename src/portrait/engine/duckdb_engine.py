@@ -21,6 +21,7 @@ class DuckDBEngine(Engine):
         if self.options.get("threads"):
             self.con.execute(f"SET threads = {int(self.options['threads'])}")
         self.con.execute("SET preserve_insertion_order = false")
+        self.con.execute("SET lambda_syntax = 'ENABLE_SINGLE_ARROW'")  # `x -> ...` as sqlglot writes it
         iso = self.as_of.isoformat()
         self.con.execute(f"CREATE MACRO as_of() AS TIMESTAMPTZ '{iso}'")
 
