@@ -12,7 +12,9 @@ from portrait.errors import ConfigError, Location
 
 PROJECT_FILE = "portrait.yaml"
 
-CANONICAL_TABLES = ("events", "users", "items")
+CANONICAL_TABLES = ("events", "users", "items")  # what tag SQL reads
+# `links` rows say two ids are one person (ID-mapping); the identity stage consumes them.
+SOURCE_TABLES = (*CANONICAL_TABLES, "links")
 
 
 class Strict(BaseModel):
@@ -42,7 +44,7 @@ class Rule(Strict):
 
 class SourceConfig(Strict):
     name: str
-    table: Literal["events", "users", "items"]
+    table: Literal["events", "users", "items", "links"]
     path: str  # file path, glob, or dataset://NAME/FILE
     format: Literal["csv", "parquet", "jsonl"] | None = None  # inferred from the extension
     csv: CsvOptions = Field(default_factory=CsvOptions)

@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 from portrait import __version__
 from portrait.catalog import Catalog, SqlContext, compile_catalog, load_tags
-from portrait.config import Project, load_project
+from portrait.config import CANONICAL_TABLES, Project, load_project
 from portrait.engine import engine_class
+from portrait.identity import IdentityResult, resolve_identity
 from portrait.online.artifact import build_online_store
 from portrait.realtime.fold import fold_inbox
 from portrait.snapshot.manifest import Manifest, SourceCounts, TagEntry
@@ -46,12 +47,14 @@ class BuildResult:
     runs: list[TagRun]
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
+    identity: IdentityResult | None = None
 
 
 def load_catalog(project: Project) -> Catalog:
     """The project's catalog, checked against its canonical tables; fails before any compute."""
     tags = load_tags(project.tags_dir, project.root)
-    return compile_catalog(tags, canonical_schema(project), builtins())
+    schema = canonical_schema(project)
+    return compile_catalog(tags, {t: schema[t] for t in CANONICAL_TABLES}, builtins())
 
 
 def _data_clock(result: IngestResult, tz: str) -> datetime:
@@ -102,6 +105,8 @@ def build(
             if latest is not None and (result.max_event_time is None or latest > result.max_event_time):
                 result.max_event_time = latest
         timings["ingest"] = time.perf_counter() - t
+        step("resolve identity")
+        identity = resolve_identity(staging.path)
         effective = as_of or (_data_clock(result, cfg.timezone) if cfg.clock == "data" else datetime.now(timezone.utc))
 
         step("compute tags")
@@ -132,6 +137,7 @@ def build(
             files = {
                 "events": "events.parquet", "users": "users.parquet", "items": "items.parquet",
                 "quarantine": "quarantine.parquet", "profiles": "profiles.parquet",
+                "links": "links.parquet", "identity": "identity.parquet",
                 "tag_stats": "tag_stats.json", "catalog": "catalog.json",
             }
             for builder in ARTIFACT_BUILDERS:
@@ -172,4 +178,4 @@ def build(
         store.prune(cfg.keep_snapshots)
         for hook in POST_PUBLISH:
             hook(project, snapshot)
-    return BuildResult(snapshot, result, runs, time.perf_counter() - t0, timings)
+    return BuildResult(snapshot, result, runs, time.perf_counter() - t0, timings, identity)

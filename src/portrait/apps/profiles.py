@@ -96,10 +96,15 @@ def get_profile(snapshot: Snapshot, user_id: str, tags: list[str] | None = None)
     unknown = sorted(set(tags or []) - {t["id"] for t in cat})
     if unknown:
         raise NotFound(f"unknown tag(s) {unknown}", hint=_suggest_tag(unknown[0], [t["id"] for t in cat]))
-    con = connect(snapshot, ("profiles",))
+    con = connect(snapshot, ("profiles", "identity"))
     try:
         cols = ", ".join(f'"{t["id"]}"' for t in wanted) or "user_id"
         rows = con.execute(f"SELECT {cols} FROM profiles WHERE user_id = ?", [str(user_id)]).fetchall()
+        if not rows and snapshot.file("identity").exists():  # an alias of a merged person (OneID)
+            person = con.execute("SELECT person_id FROM identity WHERE id = ?", [str(user_id)]).fetchall()
+            if person:
+                user_id = person[0][0]
+                rows = con.execute(f"SELECT {cols} FROM profiles WHERE user_id = ?", [user_id]).fetchall()
     finally:
         con.close()
     if not rows:

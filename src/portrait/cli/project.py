@@ -54,6 +54,10 @@ def _print_build(result) -> None:
     for s in result.ingest.stats:
         t.add_row(s.name, s.table, f"{s.read:,}", f"{s.accepted:,}", f"{s.quarantined:,}", f"{s.after_as_of:,}")
     console.print(t)
+    if result.identity and result.identity.ids:
+        i = result.identity
+        console.print(f"Identity: {i.ids:,} linked ids resolved to {i.persons:,} persons "
+                      f"({i.merged_events:,} events re-attributed)")
     tags = Table(title="Tags", title_justify="left")
     for col in ("tag", "coverage", "seconds", "note"):
         tags.add_column(col)

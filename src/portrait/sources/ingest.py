@@ -164,7 +164,7 @@ def ingest(
         for table, key in KEYS.items():
             accepted[table] = _dedupe(con, table, key, schema[table], accepted[table])
 
-        paths = {t: out_dir / f"{t}.parquet" for t in ("events", "users", "items", "quarantine")}
+        paths = {t: out_dir / f"{t}.parquet" for t in ("events", "users", "items", "links", "quarantine")}
         cond, params = _as_of_sql(as_of)
         ev_cols = ", ".join(f"CAST({qi(c)} AS {t}) AS {qi(c)}" for c, t in schema["events"].items())
         _copy(con, f"SELECT {ev_cols} FROM {accepted['events']} WHERE {cond} ORDER BY event_time, source, source_line",
@@ -172,6 +172,7 @@ def ingest(
         for t in ("users", "items"):
             cols = ", ".join(f"CAST({qi(c)} AS {ty}) AS {qi(c)}" for c, ty in schema[t].items())
             _copy(con, f"SELECT {cols} FROM {accepted[t]} ORDER BY {qi(KEYS[t])}", paths[t])
+        _copy(con, f"SELECT DISTINCT user_id, alias_id FROM {accepted['links']} ORDER BY ALL", paths["links"])
         order = ", ".join(quote_str(s.name) for s in sources) or "''"
         _copy(con, f"SELECT {', '.join(QUARANTINE_COLUMNS)} FROM {_Q} "
                    f"ORDER BY list_position([{order}], source), file, source_line", paths["quarantine"])

@@ -17,15 +17,16 @@ import sqlglot
 from sqlglot import exp
 
 from portrait.catalog.compile import EVENT_COLUMNS
-from portrait.config import CANONICAL_TABLES, Project, SourceConfig
+from portrait.config import SOURCE_TABLES, Project, SourceConfig
 from portrait.errors import ConfigError, SourceError
 
 REQUIRED: dict[str, tuple[str, ...]] = {
     "events": ("user_id", "event_time", "event_type"),
     "users": ("user_id",),
     "items": ("item_id",),
+    "links": ("user_id", "alias_id"),
 }
-ID_FIELDS = ("user_id", "item_id", "order_id")
+ID_FIELDS = ("user_id", "item_id", "order_id", "alias_id")
 KEYS = {"users": "user_id", "items": "item_id"}  # one row per key in these tables
 
 # Event columns filled by ingest itself, never by a source's `fields`.
@@ -35,6 +36,7 @@ BASE_COLUMNS: dict[str, dict[str, str]] = {
     "events": dict(EVENT_COLUMNS),
     "users": {"user_id": "VARCHAR"},
     "items": {"item_id": "VARCHAR", "category": "VARCHAR", "price": "DOUBLE", "brand": "VARCHAR", "genres": "VARCHAR[]"},
+    "links": {"user_id": "VARCHAR", "alias_id": "VARCHAR"},
 }
 
 
@@ -103,6 +105,9 @@ def check_field_names(source: SourceConfig) -> None:
                 )
     elif source.props:
         raise SourceError(f"{where}: `props` is only for events sources", hint="add attributes under `fields`")
+    if source.table == "links" and set(source.fields) - {"user_id", "alias_id"}:
+        extra = sorted(set(source.fields) - {"user_id", "alias_id"})
+        raise SourceError(f"{where}: a links source has only user_id and alias_id, not {extra}")
     for f in REQUIRED[source.table]:
         if f not in source.fields:
             raise SourceError(f"{where}: required field {f!r} is not defined under `fields`")
@@ -126,13 +131,13 @@ def _infer_type(con: duckdb.DuckDBPyConnection, source: SourceConfig, field: str
 
 
 def canonical_schema(project: Project) -> dict[str, dict[str, str]]:
-    """{table: {column: DuckDB type}} for events, users and items, from config only (no data read)."""
-    schema = {t: dict(BASE_COLUMNS[t]) for t in CANONICAL_TABLES}
+    """{table: {column: DuckDB type}} for events, users, items and links, from config only (no data read)."""
+    schema = {t: dict(BASE_COLUMNS[t]) for t in SOURCE_TABLES}
     con: duckdb.DuckDBPyConnection | None = None
     try:
         for source in project.config.sources:
             check_field_names(source)
-            if source.table == "events":
+            if source.table in ("events", "links"):
                 continue
             for field, sql in source.fields.items():
                 if field in schema[source.table]:
