@@ -51,10 +51,9 @@ def _has_user_column(path: Path) -> bool:
 
 
 def _rewrite(con: duckdb.DuckDBPyConnection, path: Path, where: str, params: list) -> int:
-    """Rewrite a Parquet file keeping rows where `where` holds; returns rows removed."""
-    total = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
-    kept = con.execute(f"SELECT count(*) FROM read_parquet('{path}') WHERE {where}", params).fetchone()[0]
-    if kept == total:
+    """Rewrite a Parquet file keeping rows where `where` holds; returns rows removed (one scan if none)."""
+    doomed = con.execute(f"SELECT count(*) FROM read_parquet('{path}') WHERE NOT ({where})", params).fetchone()[0]
+    if doomed == 0:
         return 0
     tmp = path.with_name(f".{path.name}.forget.tmp")
     con.execute(f"COPY (SELECT * FROM read_parquet('{path}') WHERE {where}) TO '{tmp}' "
@@ -62,7 +61,7 @@ def _rewrite(con: duckdb.DuckDBPyConnection, path: Path, where: str, params: lis
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    return total - kept
+    return doomed
 
 
 def _token_regex(user_id: str) -> str:
@@ -77,7 +76,9 @@ def _scrub_parquet(con: duckdb.DuckDBPyConnection, path: Path, user_id: str) -> 
     except Exception:
         return 0
     if "raw" in names:  # quarantine: raw source values, may name the user anywhere
-        return _rewrite(con, path, "raw IS NULL OR NOT regexp_matches(raw, ?)", [_token_regex(user_id)])
+        # strpos first: the regular expression (a whole-token match) runs only on candidate rows
+        return _rewrite(con, path, "raw IS NULL OR strpos(raw, ?) = 0 OR NOT regexp_matches(raw, ?)",
+                        [user_id, _token_regex(user_id)])
     return 0
 
 
