@@ -1,0 +1,202 @@
+"""Build the bitmap index of a snapshot from its profiles.parquet (ordinal = row number).
+
+Layout under `<snapshot>/bitmaps/`:
+
+    manifest.json        format, version, users, per tag: kind, file, bytes, seconds
+    users.arrow          the ordinal → user_id map (Arrow IPC, memory-mapped on load)
+    tags/<tag>.prbm      one file per tag: magic, header JSON, then serialized roaring bitmaps
+
+Kinds: `eq` (bool, enum, string with ≤ max_distinct values: one bitmap per value), `bsi` (integer,
+number, timestamp: bit slices over an order-preserving key), `wset` (weighted sets: per key a
+presence bitmap and a BSI over the weight), `sql` (high-cardinality strings: only the NULL bitmap;
+predicates fall back to DuckDB). Every kind stores the tag's NULL bitmap.
+"""
+
+from __future__ import annotations
+
+import array
+import json
+import struct
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pyroaring import BitMap
+
+from portrait.segments.bsi import choose_encoding
+
+FORMAT, VERSION, MAGIC = "portrait.bitmaps", 1, b"PRBM1\n"
+MAX_DISTINCT = 5000
+
+
+def to_bitmap(ords: np.ndarray) -> BitMap:
+    """Sorted ordinals → a run-optimised bitmap (array.array is pyroaring's fast path)."""
+    a = array.array("I")
+    a.frombytes(np.ascontiguousarray(ords, dtype=np.uint32).tobytes())
+    b = BitMap(a)
+    b.run_optimize()
+    return b
+
+
+class TagWriter:
+    """Collects blobs of one tag file and writes header + blobs at once."""
+
+    def __init__(self, tag: str, type_: str, kind: str):
+        self.header: dict[str, Any] = {"tag": tag, "type": type_, "kind": kind, "blobs": {}}
+        self.parts: list[bytes] = []
+        self.offset = 0
+
+    def add(self, name: str, data: bytes) -> None:
+        self.header["blobs"][name] = [self.offset, len(data)]
+        self.parts.append(data)
+        self.offset += len(data)
+
+    def bitmap(self, name: str, ords: np.ndarray | BitMap) -> BitMap:
+        b = ords if isinstance(ords, BitMap) else to_bitmap(ords)
+        self.add(name, b.serialize())
+        return b
+
+    def write(self, path: Path) -> int:
+        head = json.dumps(self.header, ensure_ascii=False, separators=(",", ":")).encode()
+        with open(path, "wb") as f:
+            f.write(MAGIC + struct.pack("<Q", len(head)) + head)
+            for p in self.parts:
+                f.write(p)
+        return len(MAGIC) + 8 + len(head) + self.offset
+
+
+def _groups(codes: np.ndarray, n_codes: int) -> list[np.ndarray]:
+    """Ordinals per code (codes ≥ 0), each sorted: a stable sort (radix for small code ranges)."""
+    dtype = np.uint16 if n_codes < 65_535 else np.int64
+    order = np.argsort(codes.astype(dtype), kind="stable")
+    counts = np.bincount(codes, minlength=n_codes)
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    return [order[bounds[i]:bounds[i + 1]] for i in range(n_codes)]
+
+
+def _write_bsi(w: TagWriter, prefix: str, ords: np.ndarray, values: np.ndarray, domain: str) -> dict:
+    enc, keys = choose_encoding(values, domain)
+    meta = enc.meta()
+    if enc.kind == "rank":
+        w.add(f"{prefix}dict", np.ascontiguousarray(enc.dictionary).tobytes())
+        meta["dict_dtype"] = str(enc.dictionary.dtype)
+    for i in range(enc.bits if len(ords) else 0):
+        w.bitmap(f"{prefix}s{i}", ords[((keys >> np.uint64(i)) & np.uint64(1)).astype(bool)])
+    meta["bits"] = enc.bits
+    return meta
+
+
+def _numeric(col: pa.Array, type_: str) -> tuple[np.ndarray, np.ndarray, str]:
+    """(non-null ordinals, their values, domain) of an integer/number/timestamp column."""
+    valid = col.is_valid().to_numpy(zero_copy_only=False)
+    ords = np.flatnonzero(valid)
+    if type_ == "timestamp":
+        col = col.cast(pa.timestamp("us", tz=getattr(col.type, "tz", None) or "UTC")).cast(pa.int64())
+    filled = col.fill_null(0).to_numpy(zero_copy_only=False)
+    if type_ == "number":
+        return ords, filled[ords].astype(np.float64), "float"
+    return ords, filled[ords].astype(np.int64), "int"
+
+
+def _categorical(w: TagWriter, col: pa.Array, type_: str, max_distinct: int) -> None:
+    if type_ == "bool":
+        codes = np.where(col.is_valid().to_numpy(zero_copy_only=False),
+                         col.fill_null(False).to_numpy(zero_copy_only=False).astype(np.int64), -1)
+        values: list = [False, True]
+    else:
+        enc = pc.dictionary_encode(col.cast(pa.string()))
+        values = enc.dictionary.to_pylist()
+        if type_ == "string" and len(values) > max_distinct:
+            w.header.update(kind="sql", distinct=len(values))
+            return
+        codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    present = codes >= 0
+    groups = _groups(codes[present], len(values))
+    ords_present = np.flatnonzero(present)
+    counts = []
+    for i, g in enumerate(groups):
+        w.bitmap(f"v{i}", ords_present[g])
+        counts.append(len(g))
+    w.header.update(values=values, counts=counts)
+
+
+def _weighted_set(w: TagWriter, col: pa.Array) -> None:
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    parents = pc.list_parent_indices(col).to_numpy(zero_copy_only=False)
+    flat = col.flatten()
+    key = pc.dictionary_encode(flat.field("key").cast(pa.string()))
+    weight = flat.field("weight").cast(pa.float64())
+    keys = key.dictionary.to_pylist()
+    codes = key.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    ok = (codes >= 0) & flat.is_valid().to_numpy(zero_copy_only=False)
+    wvalid = weight.is_valid().to_numpy(zero_copy_only=False)
+    wvals = weight.fill_null(0.0).to_numpy(zero_copy_only=False)
+    codes, parents, wvalid, wvals = codes[ok], parents[ok], wvalid[ok], wvals[ok]
+    entries = []
+    for j, g in enumerate(_groups(codes, len(keys))):
+        p = parents[g]
+        first = np.ones(len(p), dtype=bool)
+        first[1:] = p[1:] != p[:-1]  # DuckDB's list_filter(...)[1]: the first element with this key
+        p, known, vals = p[first], wvalid[g][first], wvals[g][first]
+        has = w.bitmap(f"k{j}.has", p)
+        entry = {"count": len(has), "known": int(known.sum())}
+        if not known.all():
+            w.bitmap(f"k{j}.known", p[known])
+        if entry["known"]:
+            entry["enc"] = _write_bsi(w, f"k{j}.", p[known], vals[known], "float")
+        entries.append(entry)
+    w.header.update(keys=keys, entries=entries)
+
+
+def build_tag(col: pa.Array, tag: str, type_: str, path: Path, max_distinct: int = MAX_DISTINCT) -> dict:
+    """Write one tag's file; returns its manifest entry."""
+    t0 = time.perf_counter()
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    kind = {"bool": "eq", "enum": "eq", "string": "eq", "weighted_set": "wset"}.get(type_, "bsi")
+    w = TagWriter(tag, type_, kind)
+    null = np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))
+    w.bitmap("null", null)
+    w.header["nulls"] = len(null)
+    if kind == "eq":
+        _categorical(w, col, type_, max_distinct)
+    elif kind == "bsi":
+        ords, values, domain = _numeric(col, type_)
+        w.header["enc"] = _write_bsi(w, "", ords, values, domain)
+        w.header["domain"] = domain
+    else:
+        _weighted_set(w, col)
+    size = w.write(path)
+    return {"kind": w.header["kind"], "type": type_, "file": f"tags/{path.name}", "bytes": size,
+            "seconds": round(time.perf_counter() - t0, 4)}
+
+
+def build_index(profiles: str | Path, tags: Sequence[Any], out_dir: str | Path,
+                max_distinct: int = MAX_DISTINCT) -> dict:
+    """Index every tag of `tags` (objects with .id and .type) present in the profile table."""
+    t0 = time.perf_counter()
+    out = Path(out_dir)
+    (out / "tags").mkdir(parents=True, exist_ok=True)
+    pf = pq.ParquetFile(profiles)
+    n = pf.metadata.num_rows
+    columns = set(pf.schema_arrow.names)
+    users = pf.read(columns=["user_id"]).column(0).combine_chunks().cast(pa.string())
+    with pa.OSFile(str(out / "users.arrow"), "wb") as sink, pa.ipc.new_file(sink, pa.schema([("user_id", pa.string())])) as wr:
+        wr.write_table(pa.table({"user_id": users}))
+    ordered = n < 2 or pc.all(pc.less(users.slice(0, n - 1), users.slice(1))).as_py()
+    manifest: dict[str, Any] = {"format": FORMAT, "version": VERSION, "users": n, "user_ids_sorted": bool(ordered),
+                                "max_distinct": max_distinct, "tags": {}}
+    for tag in tags:
+        if tag.id not in columns:
+            continue
+        col = pf.read(columns=[tag.id]).column(0)
+        manifest["tags"][tag.id] = build_tag(col, tag.id, tag.type, out / "tags" / f"{tag.id}.prbm", max_distinct)
+    manifest["bytes"] = sum(t["bytes"] for t in manifest["tags"].values()) + (out / "users.arrow").stat().st_size
+    manifest["build_seconds"] = round(time.perf_counter() - t0, 3)
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+    return manifest

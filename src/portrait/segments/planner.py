@@ -1,0 +1,243 @@
+"""Evaluate a bound expression on a bitmap index with SQL's three-valued logic.
+
+Every node has a TRUE set and a FALSE set (the rest is UNKNOWN, i.e. NULL): NOT swaps them,
+AND is TRUE where all children are TRUE and FALSE where any is FALSE, OR the reverse. Only the
+TRUE set of the root is the segment, so `NOT x = 'a'` excludes users whose x is NULL, exactly as
+DuckDB's WHERE does.
+
+AND evaluates its cheapest children first and passes the survivors down as `within`, so a range
+after a selective enum runs on a few thousand candidates instead of the whole population.
+Predicates the index cannot answer (no index, a high-cardinality string) arrive precomputed from
+the SQL fallback as (TRUE, UNKNOWN) bitmaps.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+import numpy as np
+from pyroaring import BitMap, FrozenBitMap
+
+from portrait.segments.bind import BAnd, BNot, BOr, Bound, BoundNode, Pred, Ref, suggest
+from portrait.segments.index import EMPTY, BitmapIndex
+
+# Fallback: predicates → {id(pred): (TRUE bitmap, UNKNOWN bitmap)} computed by SQL.
+Fallback = Callable[[list[Pred]], dict[int, tuple[BitMap, BitMap]]]
+# Split hashes: seed → uint64 hash per ordinal.
+Hashes = Callable[[int], np.ndarray]
+
+INDEXABLE = {"eq": ("in", "like", "null"), "bsi": ("range", "null"), "wset": ("range", "has", "null"),
+             "sql": ("null",)}
+
+
+def like_regex(pattern: str) -> re.Pattern:
+    """SQL LIKE (no escape character, case-sensitive) → an anchored regex."""
+    body = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
+    return re.compile(body, re.DOTALL)
+
+
+def leaves(node: BoundNode, out: list | None = None, seen_refs: set | None = None) -> list[Pred]:
+    out = [] if out is None else out
+    seen_refs = set() if seen_refs is None else seen_refs
+    if isinstance(node, Pred):
+        out.append(node)
+    elif isinstance(node, BNot):
+        leaves(node.child, out, seen_refs)
+    elif isinstance(node, (BAnd, BOr)):
+        for c in node.children:
+            leaves(c, out, seen_refs)
+    elif isinstance(node, Ref) and node.name not in seen_refs:
+        seen_refs.add(node.name)
+        leaves(node.root, out, seen_refs)
+    return out
+
+
+class Planner:
+    def __init__(self, index: BitmapIndex, bound: Bound, fallback: Fallback | None = None,
+                 hashes: Hashes | None = None):
+        self.index = index
+        self.bound = bound
+        self.all = index.all
+        self.hashes = hashes
+        self.warnings: list[str] = []
+        self.members: dict[str, BitMap] = {}
+        preds = leaves(bound.root)
+        self.sql_preds = [p for p in preds if not self.indexable(p)]
+        self.sql: dict[int, tuple[BitMap, BitMap]] = {}
+        if self.sql_preds:
+            if fallback is None:
+                raise RuntimeError("predicates need the SQL fallback but none was given")
+            self.sql = fallback(self.sql_preds)
+        for p in preds:
+            self._check_data(p)
+
+    def indexable(self, p: Pred) -> bool:
+        kind = self.index.kind(p.tag)
+        return kind is not None and p.kind in INDEXABLE.get(kind, ()) and not (kind == "sql" and p.kind != "null")
+
+    @property
+    def stats(self) -> dict:
+        preds = leaves(self.bound.root)
+        return {"predicates": len(preds), "bitmap": len(preds) - len(self.sql_preds), "sql": len(self.sql_preds)}
+
+    def _check_data(self, p: Pred) -> None:
+        """Warn (not fail) when a string value or weighted-set key does not occur in this snapshot."""
+        kind = self.index.kind(p.tag)
+        text = self.bound.expr.source[p.node.span[0]:p.node.span[1]] if p.node is not None else p.tag
+        if p.kind == "in" and p.type == "string" and kind == "eq":
+            have = self.index.counts(p.tag)
+            for v in p.values:
+                if v not in have:
+                    close = suggest(v, have)
+                    self.warnings.append(f"no user has {p.tag} = '{v}' in this snapshot"
+                                         + (f"; did you mean '{close}'?" if close else ""))
+        if (p.key is not None or p.kind == "has") and kind == "wset":
+            key = p.key if p.key is not None else p.values[0]
+            keys = self.index.keys(p.tag)
+            if key not in set(keys):
+                close = suggest(key, keys)
+                self.warnings.append(f"no user has the key '{key}' in {p.tag} ({text})"
+                                     + (f"; did you mean '{close}'?" if close else ""))
+
+    # -- leaves: (TRUE, KNOWN) within a candidate set ----------------------------------------
+    def leaf(self, p: Pred, within=None) -> tuple[BitMap, BitMap]:
+        if id(p) in self.sql:
+            t, u = self.sql[id(p)]
+            known = self.all - u
+            return (t, known) if within is None else (t & within, known & within)
+        idx = self.index
+        if p.kind == "null":
+            if p.key is not None:
+                unknown_free = self.all - idx.key_known(p.tag, p.key)
+                pos = unknown_free
+            else:
+                pos = idx.null(p.tag)
+            t = (self.all - pos) if p.negated else pos
+            return (t, self.all) if within is None else (t & within, within)
+        if p.kind == "has":
+            known = idx.known(p.tag)
+            pos = idx.has(p.tag, p.values[0])
+            return (pos, known) if within is None else (pos & within, known & within)
+        if p.key is not None:
+            known = idx.key_known(p.tag, p.key)
+        else:
+            known = idx.known(p.tag)
+        if within is not None:
+            known = known & within
+        if p.kind == "range":
+            bsi = idx.bsi(p.tag, p.key)
+            pos = bsi.ranges(p.ranges, within) if bsi is not None else EMPTY
+        elif p.kind == "in":
+            pos = self._union([idx.eq(p.tag, v) for v in p.values], within)
+        else:  # like
+            rx = like_regex(p.values[0])
+            pos = self._union([idx.eq(p.tag, v) for v in idx.values(p.tag) if isinstance(v, str) and rx.fullmatch(v)],
+                              within)
+        return ((known - pos) if p.negated else pos), known
+
+    @staticmethod
+    def _union(parts: list, within) -> BitMap:
+        if not parts:
+            return EMPTY
+        out = parts[0] if len(parts) == 1 else FrozenBitMap.union(*parts)
+        return out & within if within is not None else out
+
+    # -- structure ---------------------------------------------------------------------------
+    def cost(self, node: BoundNode) -> float:
+        if isinstance(node, Pred):
+            if id(node) in self.sql:
+                return 0.5
+            if node.kind == "range":
+                bsi = self.index.bsi(node.tag, node.key)
+                return 2 + (bsi.bits if bsi is not None else 0) / 4
+            if node.kind == "in" and self.index.kind(node.tag) == "eq":
+                counts = self.index.counts(node.tag)
+                share = sum(counts.get(v, 0) for v in node.values) / max(self.index.n, 1)
+                return (1 - share) if node.negated else share
+            return 1.5 if node.kind == "like" else 1.0
+        if isinstance(node, Ref):
+            return 1.0 if node.name in self.members else 5.0
+        if isinstance(node, BNot):
+            return self.cost(node.child)
+        return sum(self.cost(c) for c in node.children)
+
+    def members_of(self, ref: Ref) -> BitMap:
+        m = self.members.get(ref.name)
+        if m is None:
+            m = self.true(ref.root)
+            if ref.split is not None:
+                m = self._split(m, ref)
+            self.members[ref.name] = m
+        return m
+
+    def _split(self, parent: BitMap, ref: Ref) -> BitMap:
+        if self.hashes is None:
+            raise RuntimeError("split segments need user-id hashes")
+        h = self.hashes(ref.split.seed)
+        ords = np.frombuffer(memoryview(parent.to_array()), dtype=np.uint32) if len(parent) else np.zeros(0, np.uint32)
+        hv = h[ords]
+        keep = (hv >= np.uint64(ref.split.lo)) & ((hv < np.uint64(ref.split.hi)) if ref.split.hi < 2**64 else True)
+        return BitMap(ords[keep].tolist()) if len(ords) < 1000 else _from_array(ords[keep])
+
+    def true(self, node: BoundNode, within=None):
+        if isinstance(node, Pred):
+            return self.leaf(node, within)[0]
+        if isinstance(node, Ref):
+            m = self.members_of(node)
+            return m if within is None else m & within
+        if isinstance(node, BNot):
+            return self.false(node.child, within)
+        if isinstance(node, BAnd):
+            cur = within
+            for c in sorted(node.children, key=self.cost):
+                cur = self.true(c, cur)
+                if not cur:
+                    break
+            return cur
+        out = None  # OR
+        for c in sorted(node.children, key=self.cost):
+            part = self.true(c, within)
+            out = part if out is None else out | part
+        return out
+
+    def false(self, node: BoundNode, within=None):
+        if isinstance(node, Pred):
+            t, known = self.leaf(node, within)
+            return known - t
+        if isinstance(node, Ref):
+            m = self.members_of(node)
+            return (self.all if within is None else within) - m
+        if isinstance(node, BNot):
+            return self.true(node.child, within)
+        if isinstance(node, BOr):
+            cur = within
+            for c in sorted(node.children, key=self.cost):
+                cur = self.false(c, cur)
+                if not cur:
+                    break
+            return cur
+        out = None  # AND
+        for c in sorted(node.children, key=self.cost):
+            part = self.false(c, within)
+            out = part if out is None else out | part
+        return out
+
+    def evaluate(self) -> BitMap:
+        return self.true(self.bound.root)
+
+    def count(self) -> int:
+        return len(self.evaluate())
+
+    # -- explain -----------------------------------------------------------------------------
+    def truth(self, node: BoundNode, ordinal: int) -> str:
+        w = BitMap([ordinal])
+        if ordinal in self.true(node, w):
+            return "true"
+        return "false" if ordinal in self.false(node, w) else "unknown"
+
+
+def _from_array(ords: np.ndarray) -> BitMap:
+    from portrait.segments.index_build import to_bitmap
+
+    return to_bitmap(ords)
