@@ -95,3 +95,12 @@ def test_writes_are_audited_without_personal_data(served):
     assert row["key_id"] == served.keys.ids["writer"] and row["target"] == "events:1"
     assert row["detail"]["accepted"] + row["detail"]["duplicate"] == 1
     assert "12350" not in str(log)
+
+
+def test_pii_tag_distribution_masked_without_pii_read(served):
+    masked = served.client.get("/v1/tags/email", headers=h(served.keys.reader)).json()["data"]
+    values = masked["stats"]["distribution"]["values"]
+    assert masked["masked"] is True and values and all(v["value"] == "***" for v in values)
+    assert "Customer.1" not in served.client.get("/v1/tags/email", headers=h(served.keys.reader)).text
+    plain = served.client.get("/v1/tags/email", headers=h(served.keys.pii_reader)).json()["data"]
+    assert "@Example.com" in plain["stats"]["distribution"]["values"][0]["value"]

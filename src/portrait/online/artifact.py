@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from portrait.online.base import open_store
-from portrait.online.codec import rows_from_arrow
+from portrait.online.codec import ALIAS_KEY, encode, rows_from_arrow
 from portrait.privacy.access import AccessStore
 
 SERVING_FILE = "serving.json"
@@ -26,6 +26,23 @@ def serving_spec(snapshot_dir: Path) -> dict:
     spec.setdefault("online_store", {"backend": "sqlite", "location": "online.sqlite", "namespace": ""})
     spec.setdefault("inbox_through_seq", 0)
     return spec
+
+
+def _alias_rows(staging: Path, keep: str):
+    """OneID aliases (identity.parquet: id → person_id) as pointer rows, so any alias finds its person."""
+    path = staging / "identity.parquet"
+    if not path.exists():
+        return
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        rows = con.execute(f"SELECT id, person_id FROM read_parquet('{path}') WHERE id <> person_id "
+                           f"AND {keep.replace('user_id', 'id')} AND {keep.replace('user_id', 'person_id')}").fetchall()
+    finally:
+        con.close()
+    for alias, person in rows:
+        yield str(alias), encode({ALIAS_KEY: str(person)})
 
 
 def build_online_store(staging: Path, catalog, engine) -> dict[str, str]:
@@ -45,6 +62,7 @@ def build_online_store(staging: Path, catalog, engine) -> dict[str, str]:
         for offset in range(0, n, CHUNK):
             part = engine.query(f"SELECT * FROM profiles WHERE {keep} ORDER BY user_id LIMIT {CHUNK} OFFSET {offset}")
             store.put_many(rows_from_arrow(part))
+        store.put_many(_alias_rows(staging, keep))
     finally:
         store.close()
     files = {"serving": SERVING_FILE}

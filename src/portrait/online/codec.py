@@ -15,6 +15,8 @@ import pyarrow.types as pt
 
 from portrait.apps.profiles import jsonable
 
+ALIAS_KEY = "@person"  # a row that only points an alias (OneID) at its person's row
+
 
 def encode(row: dict[str, Any]) -> bytes:
     return json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -11,8 +11,9 @@ from __future__ import annotations
 import difflib
 from typing import Sequence
 
+from portrait.apps.profiles import show_tag
 from portrait.errors import NotFound, PortraitError
-from portrait.online.codec import decode
+from portrait.online.codec import ALIAS_KEY, decode
 from portrait.online.serving import ServingContext, SnapshotState, TagMeta
 from portrait.privacy.access import Principal
 from portrait.privacy.pii import mask_value
@@ -37,9 +38,22 @@ def _wanted(state: SnapshotState, tags: Sequence[str] | None) -> list[TagMeta]:
     return [t for t in state.tags if t.id in keep]
 
 
-def _shape(ctx: ServingContext, state: SnapshotState, user_id: str, body: bytes | None,
+def _resolve(state: SnapshotState, user_id: str, body: bytes | None) -> tuple[str, dict | None]:
+    """(person id, decoded row): an alias row points at its person's row (OneID)."""
+    if body is None:
+        return user_id, None
+    values = decode(body)
+    person = values.get(ALIAS_KEY)
+    if person is None:
+        return user_id, values
+    row = state.store.get(person)
+    return person, None if row is None else decode(row)
+
+
+def _shape(ctx: ServingContext, state: SnapshotState, user_id: str, values: dict | None,
            wanted: list[TagMeta], principal: Principal, realtime: dict) -> dict:
-    values = decode(body) if body is not None else {}
+    in_snapshot = values is not None
+    values = values or {}
     can_pii = principal.has("pii:read")
     groups: dict[tuple, list] = {}
     for t in wanted:
@@ -52,7 +66,7 @@ def _shape(ctx: ServingContext, state: SnapshotState, user_id: str, body: bytes 
         "user_id": user_id,
         "snapshot_id": state.id,
         "as_of": state.snapshot.manifest.as_of.isoformat(),
-        "in_snapshot": body is not None,
+        "in_snapshot": in_snapshot,
         "groups": [{"taxonomy": list(k), "tags": v} for k, v in groups.items()],
         "realtime": realtime,
     }
@@ -67,15 +81,16 @@ def _realtime(ctx: ServingContext, state: SnapshotState, user_id: str) -> dict:
 def read_profile(ctx: ServingContext, user_id: str, tags: Sequence[str] | None, principal: Principal) -> dict:
     """One user's profile from the current snapshot's online store, with real-time tags overlaid.
 
-    A user with only real-time events (new since the build) gets `in_snapshot: false` and null tags.
+    A user with only real-time events (new since the build) gets `in_snapshot: false` and null tags;
+    an alias of a merged person (OneID) gets the person's profile, with the person's id.
     """
     state = ctx.current()
     wanted = _wanted(state, tags)
-    body = state.store.get(user_id)
-    realtime = _realtime(ctx, state, user_id)
-    if body is None and realtime["pending_events"] == 0 and realtime["events_today"] == 0:
+    person, values = _resolve(state, user_id, state.store.get(user_id))
+    realtime = _realtime(ctx, state, person)
+    if values is None and realtime["pending_events"] == 0 and realtime["events_today"] == 0:
         raise NotFound(f"no user {user_id!r} in snapshot {state.id}")
-    return _shape(ctx, state, user_id, body, wanted, principal, realtime)
+    return _shape(ctx, state, person, values, wanted, principal, realtime)
 
 
 def read_profiles(ctx: ServingContext, user_ids: Sequence[str], tags: Sequence[str] | None,
@@ -89,10 +104,29 @@ def read_profiles(ctx: ServingContext, user_ids: Sequence[str], tags: Sequence[s
     bodies = state.store.get_many(ids)
     profiles, missing = [], []
     for uid in ids:
-        realtime = _realtime(ctx, state, uid)
-        body = bodies.get(uid)
-        if body is None and realtime["pending_events"] == 0 and realtime["events_today"] == 0:
+        person, values = _resolve(state, uid, bodies.get(uid))
+        realtime = _realtime(ctx, state, person)
+        if values is None and realtime["pending_events"] == 0 and realtime["events_today"] == 0:
             missing.append(uid)
         else:
-            profiles.append(_shape(ctx, state, uid, body, wanted, principal, realtime))
+            profiles.append(_shape(ctx, state, person, values, wanted, principal, realtime))
     return {"snapshot_id": state.id, "profiles": profiles, "missing": missing}
+
+
+def describe_tag(ctx: ServingContext, tag_id: str, principal: Principal) -> dict:
+    """`show_tag` of the served snapshot, with a PII tag's value distribution masked without pii:read.
+
+    Why: tag_stats lists the top values of string tags, which for a PII tag are personal data.
+    """
+    state = ctx.current()
+    data = show_tag(state.snapshot, tag_id)
+    meta = state.by_id.get(tag_id)
+    if meta is not None and meta.pii and not principal.has("pii:read"):
+        for key in ("stats", "distribution"):
+            part = data.get(key)
+            dist = part.get("distribution", part) if isinstance(part, dict) else None
+            if isinstance(dist, dict) and isinstance(dist.get("values"), list):
+                dist["values"] = [{**v, "value": mask_value(tag_id, v.get("value"), ctx.access.secret)["value"]}
+                                  for v in dist["values"]]
+        data["masked"] = True
+    return data

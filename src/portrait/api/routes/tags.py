@@ -6,7 +6,8 @@ from fastapi import APIRouter, Path, Request
 
 from portrait.api.auth import context, require
 from portrait.api.envelope import JSONBody, ok
-from portrait.apps.profiles import list_tags, show_tag
+from portrait.apps.profiles import list_tags
+from portrait.online.service import describe_tag
 from portrait.privacy.access import Principal
 
 router = APIRouter(prefix="/v1", tags=["tags"])
@@ -20,4 +21,4 @@ def get_tags(request: Request, principal: Principal = require("profiles:read")):
 @router.get("/tags/{tag}", response_class=JSONBody, summary="One tag: definition, dependencies, coverage, distribution")
 def get_tag(request: Request, tag: str = Path(..., min_length=1, max_length=128),
             principal: Principal = require("profiles:read")):
-    return ok(show_tag(context(request).current().snapshot, tag))
+    return ok(describe_tag(context(request), tag, principal))
