@@ -179,3 +179,8 @@ def build(
         for hook in POST_PUBLISH:
             hook(project, snapshot)
     return BuildResult(snapshot, result, runs, time.perf_counter() - t0, timings, identity)
+
+
+from portrait.models.hook import model_hook  # noqa: E402  (the model stage reads this module lazily)
+
+MODEL_HOOKS.append(model_hook)

@@ -8,6 +8,7 @@ import sys
 import typer
 from rich.markup import escape
 
+from portrait.cli import models as _models
 from portrait.cli import project as _project
 from portrait.cli import read as _read
 from portrait.cli import serve as _serve
@@ -20,7 +21,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for module in (_project, _read, _serve):
+for module in (_project, _read, _serve, _models):
     module.register(app)
 
 
