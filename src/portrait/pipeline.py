@@ -184,3 +184,7 @@ def build(
 from portrait.models.hook import model_hook  # noqa: E402  (the model stage reads this module lazily)
 
 MODEL_HOOKS.append(model_hook)
+
+from portrait.segments.hooks import register as _register_segments  # noqa: E402  (bitmap index, saved segments)
+
+_register_segments(ARTIFACT_BUILDERS, POST_PUBLISH)

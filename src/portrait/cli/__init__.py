@@ -11,6 +11,7 @@ from rich.markup import escape
 from portrait.cli import models as _models
 from portrait.cli import project as _project
 from portrait.cli import read as _read
+from portrait.cli import segments as _segments
 from portrait.cli import serve as _serve
 from portrait.cli.output import err_console
 from portrait.errors import PortraitError
@@ -21,7 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for module in (_project, _read, _serve, _models):
+for module in (_project, _read, _serve, _models, _segments):
     module.register(app)
 
 

@@ -7,6 +7,7 @@ Row numbers (`file_row_number`) are the user ordinals of the bitmap index.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from pathlib import Path
 from typing import Sequence
@@ -98,6 +99,10 @@ class ProfileTable:
         else:
             import pyarrow.csv as pacsv
 
+            for i, f in enumerate(table.schema):  # CSV has no lists: weighted sets become JSON text
+                if pa.types.is_nested(f.type):
+                    text = [None if v is None else json.dumps(v, ensure_ascii=False) for v in table.column(i).to_pylist()]
+                    table = table.set_column(i, f.name, pa.array(text, pa.string()))
             pacsv.write_csv(table, tmp)
         tmp.replace(out)
         return table.num_rows

@@ -1,0 +1,8 @@
+"""Audience segmentation (人群圈选) on roaring bitmaps.
+
+Pure core: `expr` (text → tree) → `bind` (tree + catalog → typed predicates) → `planner`
+(bitmap operations with SQL's three-valued logic) and `sqlgen` (the same expression as DuckDB
+SQL: the fallback and the reference semantics). `index_build`/`index` write and lazily read the
+per-snapshot bitmap index; `table` runs the SQL fallback over profiles.parquet; `store` keeps
+saved segments in the warehouse; `service` is what the CLI and the HTTP API call.
+"""
