@@ -25,6 +25,8 @@ def train(
         help="Feature cutoff (project time zone): features from the snapshot as of it, labels from after it. "
         "Default: the model's `cutoff`, else the latest cutoff whose label window is fully observed.",
     ),
+    repeats: int | None = typer.Option(None, "--repeats", min=1, max=10,
+                                       help="Override the number of cross-validation repeats (quick runs)."),
     project: Path = ProjectOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -33,7 +35,7 @@ def train(
     from portrait.models.service import train as run
 
     with console.status("training") as status:
-        mv = run(project, tag, cutoff, on_step=lambda s: status.update(s))
+        mv = run(project, tag, cutoff, on_step=lambda s: status.update(s), repeats=repeats)
     report = {**mv.report(), "path": str(mv.path)}
 
     def render(r: dict) -> None:

@@ -177,8 +177,10 @@ def default_cutoff(model: ResolvedModel, current: Snapshot, tz: str) -> datetime
 
 
 def train(project: Project | str | Path, name_or_tag: str, cutoff: date | datetime | str | None = None,
-          on_step: Step | None = None) -> ModelVersion:
-    """Train, evaluate and store a new version of the model behind `name_or_tag`."""
+          on_step: Step | None = None, repeats: int | None = None) -> ModelVersion:
+    """Train, evaluate and store a new version of the model behind `name_or_tag`.
+
+    `repeats` overrides the catalog's number of CV repeats (quick runs; the report says what ran)."""
     from portrait.pipeline import load_catalog
 
     project = project if isinstance(project, Project) else load_project(project)
@@ -197,15 +199,16 @@ def train(project: Project | str | Path, name_or_tag: str, cutoff: date | dateti
         raise ModelError(f"only {len(frame)} labelled users at {cut.date()}: too few (or one class) to train")
     s = settings_for(model)
     with threadpool_limits(limits=1):  # BLAS threads only thrash on small matrices and shared cores
-        mv = _evaluate_fit_save(project, catalog, model, frame, labels, train_info, current, cut, step, t0)
+        mv = _evaluate_fit_save(project, catalog, model, frame, labels, train_info, current, cut, step, t0, repeats)
     return mv
 
 
 def _evaluate_fit_save(project: Project, catalog, model: ResolvedModel, frame: FeatureFrame, labels: Labels,
-                       train_info: dict, current: Snapshot, cut: datetime, step: Step, t0: float) -> ModelVersion:
+                       train_info: dict, current: Snapshot, cut: datetime, step: Step, t0: float,
+                       repeats: int | None) -> ModelVersion:
     spec, tz = model.spec, project.config.timezone
     s = settings_for(model)
-    ev = spec.evaluation
+    ev = spec.evaluation if repeats is None else spec.evaluation.model_copy(update={"repeats": repeats})
     test_info = None
     step(f"evaluate ({ev.method})")
     if ev.method == "cv":

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import KFold, StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 from portrait.models.features import FeatureFrame, Featurizer
 from portrait.models.spec import ItemMatrix
@@ -148,7 +149,14 @@ def _names(model: Fitted) -> list[str]:
 
 
 def fit(frame: FeatureFrame, y: np.ndarray, settings: FitSettings) -> Fitted:
-    """Train on these users' features and labels (class indices, or numbers for regression)."""
+    """Train on these users' features and labels (class indices, or numbers for regression).
+
+    One thread: BLAS and OpenMP pools spin rather than help on these small matrices and shared cores."""
+    with threadpool_limits(limits=1):
+        return _fit(frame, y, settings)
+
+
+def _fit(frame: FeatureFrame, y: np.ndarray, settings: FitSettings) -> Fitted:
     min_users = {n: b.min_users for n, b in settings.blocks.items()}
     featurizer = Featurizer.fit(frame, settings.enum_values, settings.top_k, min_users)
     model = Fitted(settings, featurizer, None)
@@ -164,6 +172,11 @@ def fit(frame: FeatureFrame, y: np.ndarray, settings: FitSettings) -> Fitted:
 
 def predict(model: Fitted, frame: FeatureFrame) -> np.ndarray:
     """Binary: p(positive class) per user; multiclass: users × classes; regression: the forecast."""
+    with threadpool_limits(limits=1):
+        return _predict(model, frame)
+
+
+def _predict(model: Fitted, frame: FeatureFrame) -> np.ndarray:
     x = _design(model, frame, None)
     if model.settings.task == "regression":
         return np.asarray(model.estimator.predict(x), dtype=float)
