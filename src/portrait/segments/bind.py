@@ -129,6 +129,7 @@ class Binder:
         self.clock = clock
         self.segments = segments or {}
         self.refs: dict[str, Ref] = {}
+        self.depth = 0  # nesting of segment references being bound
 
     def bind(self, expr: A.Expression, chain: tuple[str, ...] = (), where: str = "<expression>") -> BoundNode:
         self.expr, self.where = expr, where
@@ -165,25 +166,29 @@ class Binder:
             return Ref(name, self.refs[name].root, self.refs[name].expr, node, self.refs[name].split)
         src = self.segments[name]
         outer = (self.expr, self.where)
+        self.depth += 1
         try:
             if src.split is not None:
-                parent_ref = A.SegmentRef(src.split.parent, (0, len(src.split.parent)))
+                parent_ref = A.SegmentRef(src.split.parent, (0, len(src.split.parent) + 1))
                 pexpr = A.Expression(f"@{src.split.parent}", parent_ref, (src.split.parent,))
                 self.expr, self.where = pexpr, f"segment {name}"
-                root = self._ref(A.SegmentRef(src.split.parent, (0, len(pexpr.source))), chain + (name,))
-                ref = Ref(name, root, pexpr, node, src.split)
+                ref = Ref(name, self._ref(parent_ref, chain + (name,)), pexpr, node, src.split)
             else:
                 sub = parse(src.expression or "", f"segment {name}")
                 self.expr, self.where = sub, f"segment {name}"
-                root = self._node(sub.root, chain + (name,))
-                ref = Ref(name, root, sub, node)
+                ref = Ref(name, self._node(sub.root, chain + (name,)), sub, node)
         except SegmentError as e:
-            if chain or "cycle" in e.message:
+            self.expr, self.where = outer
+            self.depth -= 1
+            if self.depth > 0:
                 raise
-            self.expr, self.where = outer
-            raise self.err(node.span, f"segment `{name}` cannot be evaluated: {e.message}", e.hint) from e
-        finally:
-            self.expr, self.where = outer
+            # Point at the reference in the expression the user wrote; say where inside it failed.
+            inner = f"{e.location}" if e.location and str(e.location) else ""
+            message = e.message if "cycle" in e.message else f"segment `{name}` cannot be evaluated: {e.message}"
+            hint = "; ".join(x for x in (f"at {inner}" if inner else "", e.hint or "") if x) or None
+            raise self.err(node.span, message, hint) from e
+        self.expr, self.where = outer
+        self.depth -= 1
         self.refs[name] = ref
         return ref
 
