@@ -8,6 +8,8 @@ Rows are converted column by column from Arrow, which is what keeps a 1M-user bu
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Iterator
 
 import pyarrow as pa
@@ -18,8 +20,15 @@ from portrait.apps.profiles import jsonable
 ALIAS_KEY = "@person"  # a row that only points an alias (OneID) at its person's row
 
 
+def _default(value: Any) -> Any:
+    """Values json cannot encode natively (DECIMAL columns, dates inside structs): number or text."""
+    if isinstance(value, Decimal):
+        return float(value)
+    return jsonable(value) if isinstance(value, (datetime, date)) else str(value)
+
+
 def encode(row: dict[str, Any]) -> bytes:
-    return json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=_default).encode("utf-8")
 
 
 def decode(body: bytes) -> dict[str, Any]:
@@ -29,8 +38,8 @@ def decode(body: bytes) -> dict[str, Any]:
 def _column_values(col: pa.ChunkedArray) -> list:
     values = col.to_pylist()
     t = col.type
-    if pt.is_floating(t):
-        return [None if v is None else round(v, 6) for v in values]
+    if pt.is_floating(t) or pt.is_decimal(t):
+        return [None if v is None else round(float(v), 6) for v in values]
     if pt.is_timestamp(t) or pt.is_date(t):
         return [None if v is None else v.isoformat() for v in values]
     if pt.is_list(t) or pt.is_large_list(t) or pt.is_struct(t) or pt.is_map(t):

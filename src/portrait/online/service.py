@@ -74,7 +74,10 @@ def _shape(ctx: ServingContext, state: SnapshotState, user_id: str, values: dict
 
 def _realtime(ctx: ServingContext, state: SnapshotState, user_id: str) -> dict:
     now = ctx.now()
-    events = ctx.inbox.for_user(user_id, state.through_seq, today_start_us(now, state.tz))
+    day_start = today_start_us(now, state.tz)
+    if not ctx.may_have_events(user_id, state, day_start):
+        return realtime_section((), state.through_seq, now, state.tz, state.rules, state.item_keys)
+    events = ctx.inbox.for_user(user_id, state.through_seq, day_start)
     return realtime_section(events, state.through_seq, now, state.tz, state.rules, state.item_keys)
 
 

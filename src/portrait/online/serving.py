@@ -113,6 +113,10 @@ class ServingContext:
         self._retired: list[tuple[float, SnapshotState]] = []
         self._forgotten: frozenset[str] = frozenset()
         self._forgotten_checked = 0.0
+        self._active: set[str] = set()
+        self._active_key: tuple[str, int] | None = None  # (snapshot id, day start) the set was loaded for
+        self._active_seq = 0
+        self._active_checked = 0.0
 
     # -- snapshot state ----------------------------------------------------------------------
     def current(self) -> SnapshotState:
@@ -165,6 +169,35 @@ class ServingContext:
 
     def snapshot_id(self) -> str | None:
         return None if self._state is None else self._state.id
+
+    # -- users with inbox events -------------------------------------------------------------
+    def may_have_events(self, user_id: str, state: SnapshotState, day_start_us: int) -> bool:
+        """False only when the inbox surely holds no event of the user that real-time tags count.
+
+        Why: most profile reads are of users with no recent events, and skipping their inbox
+        query is a large share of a GET. The set of active users (events after the snapshot's
+        inbox seq, or since midnight) is loaded per snapshot and day, extended by this process's
+        ingest at once and by other processes' within `poll` seconds (a max(seq) check).
+        """
+        now = time.monotonic()
+        if self._active_key != (state.id, day_start_us):
+            with self._counter_lock:
+                self._active_seq = self.inbox.max_seq()
+                self._active = self.inbox.active_users(state.through_seq, day_start_us, self._active_seq)
+                self._active_key = (state.id, day_start_us)
+                self._active_checked = now
+        elif now - self._active_checked >= self.poll:
+            self._active_checked = now
+            seq = self.inbox.max_seq()
+            if seq > self._active_seq:
+                with self._counter_lock:
+                    self._active |= self.inbox.users_between(self._active_seq, seq)
+                    self._active_seq = seq
+        return user_id in self._active
+
+    def mark_active(self, user_ids) -> None:
+        """Called by ingest after a commit, so this process sees new events without waiting."""
+        self._active.update(user_ids)
 
     # -- forgotten users ---------------------------------------------------------------------
     def forgotten(self) -> frozenset[str]:

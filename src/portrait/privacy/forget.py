@@ -6,7 +6,9 @@ What is removed, in this order:
    leaves the user out even though source files still hold them);
 2. the inbox (rows deleted, file vacuumed, WAL truncated);
 3. in every snapshot kept in the warehouse: each Parquet file with a `user_id` column (events,
-   users, profiles, and any per-snapshot member lists) is rewritten without the user's rows,
+   users, identity) is rewritten without the user's rows; in profiles.parquet the row is blanked
+   in place (its position is the bitmap ordinal); the bitmap index and saved-segment member
+   lists lose the ordinal (`privacy.bitmaps`);
    quarantine rows whose raw text names the id are dropped, the online store row is deleted, and
    tag_stats.json loses top-value entries that name the id;
 4. every other Parquet file under the warehouse with a `user_id` column (saved segment members,
@@ -34,6 +36,7 @@ from portrait.errors import PortraitError
 from portrait.online.artifact import serving_spec
 from portrait.online.base import open_store
 from portrait.privacy.access import LOCAL_ADMIN, AccessStore, Principal
+from portrait.privacy.bitmaps import scrub_bitmaps
 from portrait.realtime.inbox import Inbox
 from portrait.snapshot.store import Snapshot, SnapshotStore, write_atomic
 
@@ -75,12 +78,32 @@ def _rewrite(con: duckdb.DuckDBPyConnection, path: Path, where: str, params: lis
     return doomed
 
 
+def _blank_rows(con: duckdb.DuckDBPyConnection, path: Path, ids: list[str]) -> int:
+    """profiles.parquet: set every column of the users' rows to NULL, keeping row order, because
+    row numbers are the bitmap index's user ordinals (deleting a row would shift every later user)."""
+    cond = "CAST(user_id AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))"
+    doomed = con.execute(f"SELECT count(*) FROM read_parquet('{path}') WHERE {cond}", [ids]).fetchone()[0]
+    if doomed == 0:
+        return 0
+    names = pq.read_schema(path).names
+    blanks = ", ".join(f'CASE WHEN {cond} THEN NULL ELSE "{c}" END AS "{c}"' for c in names)
+    tmp = path.with_name(f".{path.name}.forget.tmp")
+    con.execute(f"COPY (SELECT {blanks} FROM read_parquet('{path}', file_row_number = true) ORDER BY file_row_number) "
+                f"TO '{tmp}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)", [ids] * len(names))
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return doomed
+
+
 def _token_regex(user_id: str) -> str:
     return r"(^|[^0-9A-Za-z_])" + re.escape(user_id) + r"([^0-9A-Za-z_]|$)"
 
 
 def _scrub_parquet(con: duckdb.DuckDBPyConnection, path: Path, ids: list[str]) -> int:
     cols = _user_columns(path)
+    if path.name == "profiles.parquet" and "user_id" in cols:
+        return _blank_rows(con, path, ids)
     if cols == ["raw"]:  # quarantine: raw source values may name the user anywhere
         # strpos first: the regular expression (a whole-token match) runs only on candidate rows
         conds = " AND ".join("(strpos(raw, ?) = 0 OR NOT regexp_matches(raw, ?))" for _ in ids)
@@ -167,6 +190,9 @@ def forget_user(project: Project, user_id: str, principal: Principal = LOCAL_ADM
             finally:
                 online.close()
             removed["tag_stats_values"] = removed.get("tag_stats_values", 0) + _scrub_stats(snap.file("tag_stats"), ids)
+            token = re.compile("|".join(_token_regex(u) for u in ids))
+            for name, n in scrub_bitmaps(warehouse, snap.path, ids, token).items():
+                removed[name] = removed.get(name, 0) + n
             for hook in FORGET_HOOKS:
                 for uid in ids:
                     for name, n in hook(project, snap, uid).items():

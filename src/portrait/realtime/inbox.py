@@ -118,6 +118,17 @@ class Inbox:
             "ORDER BY seq", (user_id, after_seq, since_us)).fetchall()
         return [InboxEvent(*r) for r in rows]
 
+    def active_users(self, after_seq: int, since_us: int, through_seq: int) -> set[str]:
+        """Users with events after `after_seq` or at/after `since_us` (up to `through_seq`)."""
+        rows = self._con().execute("SELECT DISTINCT user_id FROM events WHERE seq <= ? AND (seq > ? OR event_time_us >= ?)",
+                                   (through_seq, after_seq, since_us)).fetchall()
+        return {r[0] for r in rows}
+
+    def users_between(self, after_seq: int, through_seq: int) -> set[str]:
+        rows = self._con().execute("SELECT DISTINCT user_id FROM events WHERE seq > ? AND seq <= ?",
+                                   (after_seq, through_seq)).fetchall()
+        return {r[0] for r in rows}
+
     def max_seq(self) -> int:
         return self._con().execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
 

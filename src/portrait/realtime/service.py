@@ -75,6 +75,7 @@ def ingest_events(ctx: ServingContext, payload: Any, principal: Principal) -> di
         valid.append((event, event.time_us(tz)))
         where.append(len(results) - 1)
     fresh = ctx.inbox.append(valid) if valid else []
+    ctx.mark_active(e.user_id for e, _ in valid)
     for k, new in zip(where, fresh):
         results[k]["status"] = "accepted" if new else "duplicate"
     counts = {s: sum(1 for r in results if r["status"] == s) for s in ("accepted", "duplicate", "rejected")}

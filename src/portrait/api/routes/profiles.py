@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from portrait.api.auth import context, require
+from portrait.api.auth import InvalidParameter, authorize, context, require
 from portrait.api.envelope import JSONBody, ok
 from portrait.online.service import read_profile, read_profiles
 from portrait.privacy.access import Principal
@@ -27,11 +27,24 @@ def _tags(tags: str | None) -> list[str] | None:
     return wanted or None
 
 
-@router.get("/profiles/{user_id}", response_class=JSONBody, summary="One user's profile with real-time tags")
-async def get_profile(request: Request, user_id: str = UserId,
-                      tags: str | None = Query(None, description="Comma-separated tag ids (default: all)."),
-                      principal: Principal = require("profiles:read")):
-    return ok(read_profile(context(request), user_id, _tags(tags), principal))
+_GET_PARAMS = [
+    {"name": "user_id", "in": "path", "required": True, "description": "The user's id.",
+     "schema": {"type": "string", "minLength": 1, "maxLength": 256}},
+    {"name": "tags", "in": "query", "required": False, "description": "Comma-separated tag ids (default: all).",
+     "schema": {"type": "string"}},
+]
+
+
+@router.get("/profiles/{user_id}", response_class=JSONBody, summary="One user's profile with real-time tags",
+            openapi_extra={"parameters": _GET_PARAMS})
+async def get_profile(request: Request):
+    # The hottest route: parameters are read by hand (declared in `openapi_extra`), which saves
+    # FastAPI's per-request parameter and dependency resolution, about half of the route's cost.
+    principal = await authorize(request, "profiles:read")
+    user_id = request.path_params["user_id"]
+    if not 0 < len(user_id) <= 256:
+        raise InvalidParameter("user_id must be 1 to 256 characters")
+    return ok(read_profile(context(request), user_id, _tags(request.query_params.get("tags")), principal))
 
 
 @router.post("/profiles:batch", response_class=JSONBody, summary="Up to 1,000 profiles in one call")
