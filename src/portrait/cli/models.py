@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from portrait.cli.output import JsonOpt, ProjectOpt, console, emit
+from portrait.cli.output import JsonOpt, ProjectOpt, console, emit, err_console
 
 model_app = typer.Typer(help="Train, list and inspect the models behind model/predicted tags.", no_args_is_help=True)
 
@@ -34,7 +34,7 @@ def train(
     from portrait.models.report import render_text
     from portrait.models.service import train as run
 
-    with console.status("training") as status:
+    with err_console.status("training") as status:
         mv = run(project, tag, cutoff, on_step=lambda s: status.update(s), repeats=repeats)
     report = {**mv.report(), "path": str(mv.path)}
 
