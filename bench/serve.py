@@ -206,7 +206,8 @@ def wrk(port: int, path: str, key: str, seconds: int, users: int | None, workdir
 async def ingest(port: int, key: str, batches: int, size: int, seconds: float) -> dict:
     c = await Conn.open(port)
     now = datetime.now(timezone.utc)
-    bodies = [json.dumps([{"event_id": f"bench-{b}-{i}", "user_id": f"u{random.randrange(1000)}",
+    run = f"{time.time_ns():x}"  # fresh ids every run: a reused warehouse would count them as duplicates
+    bodies = [json.dumps([{"event_id": f"bench-{run}-{b}-{i}", "user_id": f"u{random.randrange(1000)}",
                            "event_time": (now - timedelta(seconds=i)).isoformat(), "event_type": "purchase",
                            "category": "MUG", "amount": 3.5} for i in range(size)]).encode() for b in range(batches)]
     accepted, sent = 0, 0

@@ -57,6 +57,11 @@ def test_forget_removes_user_everywhere(tiny, keys_for):
         assert c.get(f"/v1/profiles/{FORGET_ME}", headers=h(keys.reader)).status_code == 200
         warehouse = tiny / "warehouse"
         assert _files_holding(warehouse, FORGET_ME)  # the check below is not vacuous
+        everyone = c.post("/v1/segments", headers=h(keys.segments), json={"name": "buyers", "expression": "spend > 0"})
+        assert everyone.status_code == 201, everyone.text
+        users = c.get("/v1/segments/buyers/users", headers=h(keys.reader), params={"limit": 10000}).json()["data"]
+        assert FORGET_ME in users["users"]
+        before = c.post("/v1/segments:count", headers=h(keys.reader), json={"expression": "spend > 0"}).json()["data"]
 
         assert c.delete(f"/v1/profiles/{FORGET_ME}", headers=h(keys.reader)).status_code == 403
         r = c.delete(f"/v1/profiles/{FORGET_ME}", headers=h(keys.admin))
@@ -69,6 +74,13 @@ def test_forget_removes_user_everywhere(tiny, keys_for):
         # New events of a forgotten user are refused (they would be filtered out of builds anyway).
         r = c.post("/v1/events", headers=h(keys.writer), json=_event("fm-3", FORGET_ME))
         assert r.status_code == 422 and r.json()["errors"][0]["errors"][0]["type"] == "forgotten"
+        # Bitmaps and saved-segment members no longer hold the user; counts drop by exactly one.
+        after = c.post("/v1/segments:count", headers=h(keys.reader), json={"expression": "spend > 0"}).json()["data"]
+        assert after["size"] == before["size"] - 1
+        users = c.get("/v1/segments/buyers/users", headers=h(keys.reader), params={"limit": 10000}).json()["data"]
+        assert FORGET_ME not in users["users"] and len(users["users"]) == after["size"]
+        members = list((warehouse / "segments" / "members").rglob("*.roaring"))
+        assert members and report["removed"].get("bitmap_bits", 0) > 0
         # Other users are untouched.
         assert c.get("/v1/profiles/u1", headers=h(keys.reader)).status_code == 200
 
