@@ -145,3 +145,13 @@ def test_example_catalogs_resolve():
         assert [b.name for b in m.item_blocks] == ["movies"]
     retail = resolve_models(load_catalog(load_project(examples / "online-retail")))
     assert retail["churn"].task == "binary" and retail["clv_90d"].task == "regression"
+
+
+def test_default_features_computed_after_the_model_are_named(tmp_path):
+    tags = tmp_path / "tags"
+    tags.mkdir()
+    (tags / "a.yaml").write_text(_model_tag("p_female", "{name: gender, output: probability, target: {tag: gender, positive: F}}"))
+    (tags / "b.yaml").write_text(BASE)
+    with pytest.raises(CatalogError, match=r"default features \['age', 'is_adult', 'n_events'\] are computed after") as e:
+        resolve_models(compile_catalog(load_tags(tags, tmp_path), TABLES, {}))
+    assert "list `features:` explicitly" in e.value.hint

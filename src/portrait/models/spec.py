@@ -317,11 +317,16 @@ def _features(tag: Tag, spec: ModelSpec, catalog: Catalog, own: set[str]) -> tup
     sqls: list[SqlFeature] = []
     blocks: list[ItemsFeature] = []
     if spec.features is None:
+        order = [ct.id for ct in catalog.tags]
         for ct in catalog.tags:
             t = ct.tag
             if (t.type in FEATURE_TYPES and t.kind not in ("model", "predicted") and not t.pii
                     and t.id not in forbidden and t.id not in spec.exclude):
                 tags.append(t.id)
+        later = [t for t in tags if order.index(t) > order.index(tag.id)]
+        if later:  # a build computes the model where the catalog orders it; its features must exist by then
+            raise CatalogError(f"default features {later[:5]} are computed after this model tag",
+                               _loc(tag), "list `features:` explicitly (the catalog then orders them first)")
         return tags, sqls, blocks
     for f in spec.features:
         if isinstance(f, str):
