@@ -38,11 +38,14 @@ def init(
 
 
 def check(project: Path = ProjectOpt, as_json: bool = JsonOpt) -> None:
-    """Check portrait.yaml and every tag (SQL, columns, dependencies, enum values) without computing."""
+    """Check portrait.yaml and every tag (SQL, columns, dependencies, enum values, model blocks) without computing."""
+    from portrait.models.spec import resolve_models
     from portrait.pipeline import load_catalog
 
     catalog = load_catalog(load_project(project))
-    data = {"tags": len(catalog.tags), "catalog_hash": catalog.hash, "order": [t.id for t in catalog.tags]}
+    models = resolve_models(catalog)
+    data = {"tags": len(catalog.tags), "models": sorted(models), "catalog_hash": catalog.hash,
+            "order": [t.id for t in catalog.tags]}
     emit(data, as_json, lambda d: console.print(f"[green]ok[/]: {d['tags']} tags, catalog {d['catalog_hash']}"))
 
 
