@@ -82,14 +82,21 @@ function tagOf(c, ctx) {
 function conditionView(c, ctx, structural, onRemove) {
   const tag = c.tag ? tagOf(c, ctx) : null;
   const ops = opsFor(tag || (c.tag ? { type: "string" } : null));
-  if (c.tag && !ops.includes(c.op)) c.op = ops[0];
+  if (c.tag && !ops.includes(c.op)) {
+    c.op = ops[0];
+    if (c.op === "within" && !c.days) c.days = "30";
+  }
   const picker = tagPicker(c, ctx, (id) => {
     Object.assign(c, emptyCondition(id));
     if (id.startsWith("@")) c.value = id.slice(1);
     structural();
   });
   const op = h("select", { class: "op-picker", "aria-label": t("seg.op"), hidden: !c.tag,
-    onchange: () => { c.op = op.value; structural(); } },
+    onchange: () => {
+      c.op = op.value;
+      if ((c.op === "within" || c.op === "ago") && !c.days) c.days = "30";
+      structural();
+    } },
   ops.map((o) => h("option", { value: o, selected: c.op === o }, SYMBOLS[o] || t(`op.${o}`))));
   const value = h("span", { class: "value-box" });
   if (c.tag && !c.tag.startsWith("@")) valuePicker(c, tag || { type: "string" }, ctx, value);
@@ -132,7 +139,7 @@ function valuePicker(c, tag, ctx, box) {
         input({ type: "number", step: "0.05", min: "-1", max: "1", placeholder: "0.2", "aria-label": t("profile.weights") }, "value"));
       return;
     case "within": case "ago":
-      box.append(input({ type: "number", min: "0", step: "1", placeholder: "30", "aria-label": t("seg.days") }, "days"), ` ${t("seg.days")}`);
+      box.append(input({ type: "number", min: "0", step: "1", "aria-label": t("seg.days") }, "days"), ` ${t("seg.days")}`);
       return;
     case "after": case "before":
       box.append(input({ type: "date", "aria-label": t("seg.value") }, "value"));

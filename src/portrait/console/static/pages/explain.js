@@ -6,7 +6,7 @@ import { clear, errorBox, h } from "../dom.js";
 import { t } from "../i18n.js";
 
 export function explainView(seg) {
-  const input = h("input", { id: "explain-user", placeholder: "12347", "aria-label": t("seg.explain.user"), required: true });
+  const input = h("input", { id: "explain-user", placeholder: t("seg.explain.example"), "aria-label": t("seg.explain.user"), required: true });
   const out = h("div", { id: "explain-result" });
   const form = h("form", { class: "inline", onsubmit: async (ev) => {
     ev.preventDefault();

@@ -83,7 +83,7 @@ export async function render(main, { args, query, me }) {
       if (e.name === "AbortError" || mine !== seq) return;
       clear(countBox).append(h("span", { class: "muted" }, t("common.none")));
       exprError.hidden = false;
-      clear(exprError).append(errorText(e));
+      clear(exprError).append(errorText(e, text));
     } finally {
       if (mine === seq) countBox.classList.remove("pending");
     }
@@ -91,23 +91,30 @@ export async function render(main, { args, query, me }) {
 
   // ---- save / export / explain ------------------------------------------------------------
   const nameInput = h("input", { id: "segment-name", value: state.name, pattern: "[a-z][a-z0-9_]{0,62}", required: true,
-    placeholder: "germany_champions", oninput: () => { state.name = nameInput.value; } });
+    placeholder: t("seg.name.example"), oninput: () => { state.name = nameInput.value; } });
   const descInput = h("input", { id: "segment-description", value: state.description,
     oninput: () => { state.description = descInput.value; } });
   const saveMsg = h("div", { id: "save-message", role: "status" });
-  const saveForm = h("form", { class: "save", onsubmit: async (ev) => {
-    ev.preventDefault();
+  async function save(replace) {
     clear(saveMsg);
+    const segName = nameInput.value.trim();
     try {
       const saved = await api.api("/v1/segments", { method: "POST",
-        body: { name: nameInput.value.trim(), expression: state.text, description: descInput.value || undefined } });
-      const savedName = saved?.name || nameInput.value.trim();
-      state.loaded = savedName;
-      saveMsg.append(h("span", { class: "ok" }, t("seg.savedok", { name: savedName })));
-      go("segments", savedName);
+        body: { name: segName, expression: state.text, description: descInput.value, replace } });
+      state.loaded = saved?.name || segName;
+      saveMsg.append(h("span", { class: "ok" }, t("seg.savedok", { name: state.loaded })));
+      go("segments", state.loaded);
     } catch (e) {
       saveMsg.append(errorBox(e));
+      if (e.status === 409) {
+        saveMsg.append(h("button", { type: "button", id: "replace-segment", onclick: () => save(true) },
+          t("seg.replace", { name: segName })));
+      }
     }
+  }
+  const saveForm = h("form", { class: "save", onsubmit: (ev) => {
+    ev.preventDefault();
+    save(nameInput.value.trim() === state.loaded); // editing a saved segment replaces it
   } },
   h("label", { for: "segment-name" }, t("seg.name"), h("span", { class: "muted small" }, ` (${t("seg.name.help")})`)), nameInput,
   h("label", { for: "segment-description" }, t("seg.description")), descInput,
@@ -183,9 +190,14 @@ function showCount(box, data, total) {
     h("div", { class: "meter" }, h("span", { style: `width:${all ? Math.min(100, (100 * n) / all).toFixed(2) : 0}%` })));
 }
 
-function errorText(e) {
+/** The server's parse/bind error, with a caret under the place it points at. */
+function errorText(e, text) {
   const parts = [h("strong", {}, e.message)];
-  if (e.detail?.snippet) parts.push(h("pre", { class: "code" }, e.detail.snippet));
+  const span = e.detail?.span;
+  if (Array.isArray(span) && !text.includes("\n")) {
+    const width = Math.max(1, Math.min(span[1], text.length + 1) - span[0]);
+    parts.push(h("pre", { class: "code caret" }, `${text}\n${" ".repeat(span[0])}${"^".repeat(width)}`));
+  }
   if (e.hint) parts.push(h("div", { class: "hint" }, e.hint));
   return parts;
 }
