@@ -224,6 +224,26 @@ async def ingest(port: int, key: str, batches: int, size: int, seconds: float) -
     return {"batches": sent, "batch_size": size, "accepted": accepted, "events_per_s": accepted / elapsed}
 
 
+def server_histogram(port: int, route: str) -> dict[str, int]:
+    """Cumulative bucket counts of the server's own latency histogram for one route (from /metrics)."""
+    import httpx
+
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    prefix = f'portrait_http_request_duration_seconds_bucket{{route="{route}",le="'
+    return {line[len(prefix):].split('"')[0]: int(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+            if line.startswith(prefix)}
+
+
+def server_quantile(before: dict[str, int], after: dict[str, int], q: float) -> str:
+    """Upper bound of the histogram bucket holding quantile q of the requests between two scrapes."""
+    diff = {le: after[le] - before.get(le, 0) for le in after}
+    total = diff.get("+Inf", 0)
+    for le, n in diff.items():
+        if total and n >= q * total:
+            return "≤ +Inf" if le == "+Inf" else f"≤ {float(le) * 1000:g} ms"
+    return "n/a"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--users", type=int, default=1_000_000)
@@ -268,7 +288,13 @@ def main() -> None:
         asyncio.run(closed_loop(port, reader, lambda: f"/v1/profiles/u{random.randrange(args.users)}", 1.0))  # warm-up
 
         print(f"profile GET at {args.rate:.0f} req/s for {args.seconds:.0f} s …", flush=True)
+        results["load_average_before"] = os.getloadavg()
+        before = server_histogram(port, "/v1/profiles/{user_id}")
         results["fixed_rate"] = asyncio.run(fixed_rate(port, reader, args.users, args.rate, args.seconds))
+        after = server_histogram(port, "/v1/profiles/{user_id}")
+        results["fixed_rate"]["server_p50"] = server_quantile(before, after, 0.50)
+        results["fixed_rate"]["server_p99"] = server_quantile(before, after, 0.99)
+        results["load_average_after"] = os.getloadavg()
         print(f"  {results['fixed_rate']}", flush=True)
 
         print("closed-loop throughput: profile GET vs GET /healthz …", flush=True)
@@ -280,6 +306,7 @@ def main() -> None:
                 port, reader, lambda: f"/v1/profiles/u{random.randrange(args.users)}", args.throughput_seconds))
             results["throughput_trivial"] = asyncio.run(closed_loop(port, reader, lambda: "/healthz", args.throughput_seconds))
         ratio = results["throughput_profile"]["rps"] / results["throughput_trivial"]["rps"]
+        results["cpu_count"] = os.cpu_count()
         results["profile_vs_trivial"] = ratio
         print(f"  profile {results['throughput_profile']}\n  trivial {results['throughput_trivial']}\n  ratio {ratio:.2f}")
 

@@ -48,8 +48,9 @@ def create_app(project: Project | str | Path = ".", poll: float = 0.2) -> FastAP
             ctx.current()  # load the snapshot before the first request, if there is one
         except Exception:
             pass
+        # Nothing is closed on shutdown: test clients run several lifespans on one app, and the
+        # SQLite connections (WAL, synchronous=FULL) need no shutdown step to stay durable.
         yield
-        ctx.close()
 
     app = FastAPI(title="Portrait profile service", version=__version__, description=DESCRIPTION,
                   default_response_class=JSONBody, lifespan=lifespan)
