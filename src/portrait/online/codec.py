@@ -31,8 +31,14 @@ def encode(row: dict[str, Any]) -> bytes:
     return json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=_default).encode("utf-8")
 
 
+try:  # optional accelerator for the per-request decode; rows are plain JSON either way
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - depends on the environment
+    _loads = json.loads
+
+
 def decode(body: bytes) -> dict[str, Any]:
-    return json.loads(body)
+    return _loads(body)
 
 
 def _column_values(col: pa.ChunkedArray) -> list:

@@ -72,11 +72,21 @@ def _shape(ctx: ServingContext, state: SnapshotState, user_id: str, values: dict
     }
 
 
+_EMPTY: dict = {}  # (snapshot id, second) -> (day start, the realtime section of a user without events)
+
+
 def _realtime(ctx: ServingContext, state: SnapshotState, user_id: str) -> dict:
     now = ctx.now()
-    day_start = today_start_us(now, state.tz)
+    key = (state.id, int(now.timestamp()))
+    cached = _EMPTY.get(key)
+    if cached is None:  # computed once per second: most reads are of users without recent events
+        _EMPTY.clear()
+        day_start = today_start_us(now, state.tz)
+        cached = _EMPTY[key] = (day_start, realtime_section((), state.through_seq, now, state.tz, state.rules,
+                                                            state.item_keys))
+    day_start, empty = cached
     if not ctx.may_have_events(user_id, state, day_start):
-        return realtime_section((), state.through_seq, now, state.tz, state.rules, state.item_keys)
+        return empty
     events = ctx.inbox.for_user(user_id, state.through_seq, day_start)
     return realtime_section(events, state.through_seq, now, state.tz, state.rules, state.item_keys)
 
