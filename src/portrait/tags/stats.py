@@ -12,6 +12,8 @@ TOP = 50
 
 
 def _distribution(engine: Engine, ct: CompiledTag, table: str) -> dict:
+    if ct.tag.pii:  # personal data never leaves the profile table through governance metadata
+        return {"withheld": "pii"}
     col = f'"{ct.id}"'
     kind = ct.tag.type
     if kind in ("enum", "bool", "string"):
