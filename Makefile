@@ -11,7 +11,7 @@ export PORTRAIT_DATA_HOME := $(SHARED_DATA)
 endif
 endif
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench clean chromium
 
 $(BIN)/portrait: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,14 @@ install: $(BIN)/portrait
 demo: install
 	$(BIN)/portrait demo --dir demo-output
 
-test: install
+# Browser tests drive Debian's chromium (no browser download is possible here); without root or
+# apt they are skipped with a reason.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  echo "chromium not installed: browser tests will be skipped"; }
+
+test: install chromium
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: install
