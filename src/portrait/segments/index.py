@@ -20,11 +20,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyroaring import BitMap, FrozenBitMap
 
-from portrait.segments.bsi import BSI, Encoding
-from portrait.segments.index_build import FORMAT, MAGIC, VERSION
+from portrait.segments.encoding import Encoding
 from portrait.segments.errors import SegmentError
-
-EMPTY = FrozenBitMap()
+from portrait.segments.index_build import FORMAT, MAGIC, VERSION
+from portrait.segments.ranges import EMPTY, RangeIndex, WeightIndex
 
 
 class TagFile:
@@ -48,6 +47,11 @@ class TagFile:
             return None
         start = self.data_start + loc[0]
         return memoryview(self.mm)[start:start + loc[1]]
+
+    def array(self, name: str, dtype) -> np.ndarray:
+        """A blob as a read-only numpy view of the mmap (blobs are 8-byte aligned)."""
+        raw = self.blob(name)
+        return np.zeros(0, dtype=dtype) if raw is None else np.frombuffer(raw, dtype=dtype)
 
     def bitmap(self, name: str) -> FrozenBitMap:
         b = self.cache.get(name)
@@ -82,7 +86,7 @@ class BitmapIndex:
         self.n: int = int(self.manifest["users"])
         self.all = FrozenBitMap(range(self.n))
         self.files: dict[str, TagFile] = {}
-        self.bsis: dict[tuple, BSI] = {}
+        self.ranges: dict[str, RangeIndex] = {}
         self._users: pa.Array | None = None
         self._lock = threading.Lock()
 
@@ -123,27 +127,31 @@ class BitmapIndex:
         i = f.value_pos().get(value)
         return EMPTY if i is None else f.bitmap(f"v{i}")
 
-    def bsi(self, tag: str, key: str | None = None) -> BSI | None:
-        """The numeric index of a tag, or of one weighted-set key's weight (None: key absent)."""
-        cache_key = (tag, key)
-        b = self.bsis.get(cache_key)
-        if b is not None:
-            return b
+    def numeric(self, tag: str) -> RangeIndex:
+        """The binned range index of an integer, number or timestamp tag."""
+        r = self.ranges.get(tag)
+        if r is None:
+            f = self.tag(tag)
+            meta = f.header["enc"]
+            dictionary = None
+            if meta["kind"] == "rank":
+                # a copy: sorted searches on an mmap view would page it in on every query anyway
+                dictionary = f.array("dict", np.dtype(meta["dict_dtype"])).copy()
+            enc = Encoding(meta["kind"], meta["max_key"], meta["base"], meta["step"], meta["scale"], dictionary)
+            dtype = np.dtype(meta["key_dtype"])
+            r = RangeIndex(self.known(tag), enc, [tuple(b) for b in meta["bins"]],
+                           lambda j, f=f: f.bitmap(f"c{j}"),
+                           lambda j, f=f, dt=dtype: (f.array(f"b{j}.o", np.uint32), f.array(f"b{j}.k", dt)))
+            self.ranges[tag] = r
+        return r
+
+    def weights(self, tag: str, key: str) -> WeightIndex | None:
+        """One weighted-set key's members and weights (None: no user has the key)."""
         f = self.tag(tag)
-        if key is None:
-            meta, prefix, known = f.header["enc"], "", self.known(tag)
-        else:
-            j = f.key_pos().get(key)
-            if j is None or "enc" not in f.header["entries"][j]:
-                return None
-            meta, prefix, known = f.header["entries"][j]["enc"], f"k{j}.", self.key_known(tag, key)
-        dictionary = None
-        if meta["kind"] == "rank":
-            dictionary = np.frombuffer(f.blob(f"{prefix}dict"), dtype=np.dtype(meta["dict_dtype"]))
-        enc = Encoding(meta["kind"], meta["max_key"], meta["base"], meta["step"], meta["scale"], dictionary)
-        b = BSI(self.n, known, enc, lambda i, f=f, p=prefix: f.bitmap(f"{p}s{i}"))
-        self.bsis[cache_key] = b
-        return b
+        j = f.key_pos().get(key)
+        if j is None:
+            return None
+        return WeightIndex(f.array(f"k{j}.o", np.uint32), f.array(f"k{j}.w", np.float64))
 
     def has(self, tag: str, key: str) -> FrozenBitMap:
         f = self.tag(tag)

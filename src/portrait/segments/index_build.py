@@ -6,15 +6,15 @@ Layout under `<snapshot>/bitmaps/`:
     users.arrow          the ordinal → user_id map (Arrow IPC, memory-mapped on load)
     tags/<tag>.prbm      one file per tag: magic, header JSON, then serialized roaring bitmaps
 
-Kinds: `eq` (bool, enum, string with ≤ max_distinct values: one bitmap per value), `bsi` (integer,
-number, timestamp: bit slices over an order-preserving key), `wset` (weighted sets: per key a
-presence bitmap and a BSI over the weight), `sql` (high-cardinality strings: only the NULL bitmap;
-predicates fall back to DuckDB). Every kind stores the tag's NULL bitmap.
+Kinds: `eq` (bool, enum, string with ≤ max_distinct values: one bitmap per value), `range`
+(integer, number, timestamp: binned range encoding over an order-preserving key, see ranges.py),
+`wset` (weighted sets: per key a presence bitmap plus ordinal-sorted members and weights), `sql`
+(high-cardinality strings: only the NULL bitmap; predicates fall back to DuckDB). Every kind
+stores the tag's NULL bitmap. Blobs are 8-byte aligned so arrays are read in place from the mmap.
 """
 
 from __future__ import annotations
 
-import array
 import json
 import struct
 import time
@@ -27,19 +27,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyroaring import BitMap
 
-from portrait.segments.bsi import choose_encoding
+from portrait.segments.encoding import choose_encoding
+from portrait.segments.ranges import bin_bounds, key_dtype, to_bitmap
 
-FORMAT, VERSION, MAGIC = "portrait.bitmaps", 1, b"PRBM1\n"
+FORMAT, VERSION, MAGIC = "portrait.bitmaps", 2, b"PRBM2\n"
 MAX_DISTINCT = 5000
 
 
-def to_bitmap(ords: np.ndarray) -> BitMap:
-    """Sorted ordinals → a run-optimised bitmap (array.array is pyroaring's fast path)."""
-    a = array.array("I")
-    a.frombytes(np.ascontiguousarray(ords, dtype=np.uint32).tobytes())
-    b = BitMap(a)
-    b.run_optimize()
-    return b
+def default_bins(n_known: int) -> int:
+    """32 equal-frequency bins for large tags (a boundary bin is ≤ 3% of users), fewer when small."""
+    return max(1, min(32, n_known // 30_000))
 
 
 class TagWriter:
@@ -52,8 +49,9 @@ class TagWriter:
 
     def add(self, name: str, data: bytes) -> None:
         self.header["blobs"][name] = [self.offset, len(data)]
-        self.parts.append(data)
-        self.offset += len(data)
+        pad = -len(data) % 8
+        self.parts.append(data + b"\0" * pad)
+        self.offset += len(data) + pad
 
     def bitmap(self, name: str, ords: np.ndarray | BitMap) -> BitMap:
         b = ords if isinstance(ords, BitMap) else to_bitmap(ords)
@@ -62,6 +60,7 @@ class TagWriter:
 
     def write(self, path: Path) -> int:
         head = json.dumps(self.header, ensure_ascii=False, separators=(",", ":")).encode()
+        head += b" " * (-(len(MAGIC) + 8 + len(head)) % 8)  # blobs start 8-byte aligned
         with open(path, "wb") as f:
             f.write(MAGIC + struct.pack("<Q", len(head)) + head)
             for p in self.parts:
@@ -78,15 +77,31 @@ def _groups(codes: np.ndarray, n_codes: int) -> list[np.ndarray]:
     return [order[bounds[i]:bounds[i + 1]] for i in range(n_codes)]
 
 
-def _write_bsi(w: TagWriter, prefix: str, ords: np.ndarray, values: np.ndarray, domain: str) -> dict:
+def _write_range(w: TagWriter, ords: np.ndarray, values: np.ndarray, domain: str, bins: int | None) -> dict:
+    """Keys, equal-frequency bins (ordinal-sorted pairs) and cumulative bitmaps of a numeric tag."""
     enc, keys = choose_encoding(values, domain)
     meta = enc.meta()
     if enc.kind == "rank":
-        w.add(f"{prefix}dict", np.ascontiguousarray(enc.dictionary).tobytes())
+        w.add("dict", np.ascontiguousarray(enc.dictionary).tobytes())
         meta["dict_dtype"] = str(enc.dictionary.dtype)
-    for i in range(enc.bits if len(ords) else 0):
-        w.bitmap(f"{prefix}s{i}", ords[((keys >> np.uint64(i)) & np.uint64(1)).astype(bool)])
-    meta["bits"] = enc.bits
+    dtype = key_dtype(enc.max_key)
+    meta["key_dtype"] = np.dtype(dtype).name
+    order = np.argsort(keys, kind="stable")
+    bounds = bin_bounds(len(keys), bins or default_bins(len(keys)))
+    cum, meta_bins = BitMap(), []
+    for j in range(len(bounds) - 1 if len(keys) else 0):
+        idx = order[bounds[j]:bounds[j + 1]]
+        bo, bk = ords[idx], keys[idx]
+        by_ord = np.argsort(bo, kind="stable")
+        bo, bk = bo[by_ord].astype(np.uint32), bk[by_ord].astype(dtype)
+        w.add(f"b{j}.o", bo.tobytes())
+        w.add(f"b{j}.k", bk.tobytes())
+        meta_bins.append([int(bk.min()), int(bk.max()), len(bo)])
+        if j < len(bounds) - 2:
+            cum |= to_bitmap(bo)
+            cum.run_optimize()
+            w.add(f"c{j}", cum.serialize())
+    meta["bins"] = meta_bins
     return meta
 
 
@@ -147,27 +162,28 @@ def _weighted_set(w: TagWriter, col: pa.Array) -> None:
         entry = {"count": len(has), "known": int(known.sum())}
         if not known.all():
             w.bitmap(f"k{j}.known", p[known])
-        if entry["known"]:
-            entry["enc"] = _write_bsi(w, f"k{j}.", p[known], vals[known], "float")
+        w.add(f"k{j}.o", p[known].astype(np.uint32).tobytes())
+        w.add(f"k{j}.w", vals[known].astype(np.float64).tobytes())
         entries.append(entry)
     w.header.update(keys=keys, entries=entries)
 
 
-def build_tag(col: pa.Array, tag: str, type_: str, path: Path, max_distinct: int = MAX_DISTINCT) -> dict:
+def build_tag(col: pa.Array, tag: str, type_: str, path: Path, max_distinct: int = MAX_DISTINCT,
+              bins: int | None = None) -> dict:
     """Write one tag's file; returns its manifest entry."""
     t0 = time.perf_counter()
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
-    kind = {"bool": "eq", "enum": "eq", "string": "eq", "weighted_set": "wset"}.get(type_, "bsi")
+    kind = {"bool": "eq", "enum": "eq", "string": "eq", "weighted_set": "wset"}.get(type_, "range")
     w = TagWriter(tag, type_, kind)
     null = np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))
     w.bitmap("null", null)
     w.header["nulls"] = len(null)
     if kind == "eq":
         _categorical(w, col, type_, max_distinct)
-    elif kind == "bsi":
+    elif kind == "range":
         ords, values, domain = _numeric(col, type_)
-        w.header["enc"] = _write_bsi(w, "", ords, values, domain)
+        w.header["enc"] = _write_range(w, ords, values, domain, bins)
         w.header["domain"] = domain
     else:
         _weighted_set(w, col)
@@ -177,7 +193,7 @@ def build_tag(col: pa.Array, tag: str, type_: str, path: Path, max_distinct: int
 
 
 def build_index(profiles: str | Path, tags: Sequence[Any], out_dir: str | Path,
-                max_distinct: int = MAX_DISTINCT) -> dict:
+                max_distinct: int = MAX_DISTINCT, bins: int | None = None) -> dict:
     """Index every tag of `tags` (objects with .id and .type) present in the profile table."""
     t0 = time.perf_counter()
     out = Path(out_dir)
@@ -195,7 +211,7 @@ def build_index(profiles: str | Path, tags: Sequence[Any], out_dir: str | Path,
         if tag.id not in columns:
             continue
         col = pf.read(columns=[tag.id]).column(0)
-        manifest["tags"][tag.id] = build_tag(col, tag.id, tag.type, out / "tags" / f"{tag.id}.prbm", max_distinct)
+        manifest["tags"][tag.id] = build_tag(col, tag.id, tag.type, out / "tags" / f"{tag.id}.prbm", max_distinct, bins)
     manifest["bytes"] = sum(t["bytes"] for t in manifest["tags"].values()) + (out / "users.arrow").stat().st_size
     manifest["build_seconds"] = round(time.perf_counter() - t0, 3)
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))

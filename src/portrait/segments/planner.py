@@ -27,7 +27,7 @@ Fallback = Callable[[list[Pred]], dict[int, tuple[BitMap, BitMap]]]
 # Split hashes: seed → uint64 hash per ordinal.
 Hashes = Callable[[int], np.ndarray]
 
-INDEXABLE = {"eq": ("in", "like", "null"), "bsi": ("range", "null"), "wset": ("range", "has", "null"),
+INDEXABLE = {"eq": ("in", "like", "null"), "range": ("range", "null"), "wset": ("range", "has", "null"),
              "sql": ("null",)}
 
 
@@ -100,41 +100,52 @@ class Planner:
                 self.warnings.append(f"no user has the key '{key}' in {p.tag} ({text})"
                                      + (f"; did you mean '{close}'?" if close else ""))
 
-    # -- leaves: (TRUE, KNOWN) within a candidate set ----------------------------------------
-    def leaf(self, p: Pred, within=None) -> tuple[BitMap, BitMap]:
+    # -- leaves: TRUE within a candidate set, and KNOWN (not NULL) when FALSE is asked for -------
+    def leaf_true(self, p: Pred, within=None):
         if id(p) in self.sql:
-            t, u = self.sql[id(p)]
-            known = self.all - u
-            return (t, known) if within is None else (t & within, known & within)
+            t = self.sql[id(p)][0]
+            return t if within is None else t & within
         idx = self.index
         if p.kind == "null":
-            if p.key is not None:
-                unknown_free = self.all - idx.key_known(p.tag, p.key)
-                pos = unknown_free
-            else:
-                pos = idx.null(p.tag)
+            pos = (self.all - idx.key_known(p.tag, p.key)) if p.key is not None else idx.null(p.tag)
             t = (self.all - pos) if p.negated else pos
-            return (t, self.all) if within is None else (t & within, within)
+            return t if within is None else t & within
         if p.kind == "has":
-            known = idx.known(p.tag)
             pos = idx.has(p.tag, p.values[0])
-            return (pos, known) if within is None else (pos & within, known & within)
-        if p.key is not None:
-            known = idx.key_known(p.tag, p.key)
-        else:
-            known = idx.known(p.tag)
-        if within is not None:
-            known = known & within
+            return pos if within is None else pos & within
         if p.kind == "range":
-            bsi = idx.bsi(p.tag, p.key)
-            pos = bsi.ranges(p.ranges, within) if bsi is not None else EMPTY
+            r = self._range_index(p)
+            pos = r.ranges(p.ranges, within) if r is not None else EMPTY
         elif p.kind == "in":
             pos = self._union([idx.eq(p.tag, v) for v in p.values], within)
         else:  # like
             rx = like_regex(p.values[0])
             pos = self._union([idx.eq(p.tag, v) for v in idx.values(p.tag) if isinstance(v, str) and rx.fullmatch(v)],
                               within)
-        return ((known - pos) if p.negated else pos), known
+        if not p.negated:
+            return pos
+        return self.leaf_known(p, within) - pos
+
+    def _range_index(self, p: Pred):
+        return self.index.weights(p.tag, p.key) if p.key is not None else self.index.numeric(p.tag)
+
+    def leaf_known(self, p: Pred, within=None):
+        """Users for whom the predicate is not UNKNOWN."""
+        if id(p) in self.sql:
+            unknown = self.sql[id(p)][1]
+        elif p.kind == "null":
+            return self.all if within is None else within
+        elif p.key is not None:
+            known = self.index.key_known(p.tag, p.key)
+            return known if within is None else known & within
+        else:
+            unknown = self.index.null(p.tag)
+        if within is None:
+            return self.all - unknown
+        return within - unknown if unknown else within
+
+    def leaf(self, p: Pred, within=None) -> tuple[BitMap, BitMap]:
+        return self.leaf_true(p, within), self.leaf_known(p, within)
 
     @staticmethod
     def _union(parts: list, within) -> BitMap:
@@ -149,8 +160,8 @@ class Planner:
             if id(node) in self.sql:
                 return 0.5
             if node.kind == "range":
-                bsi = self.index.bsi(node.tag, node.key)
-                return 2 + (bsi.bits if bsi is not None else 0) / 4
+                r = self._range_index(node)
+                return r.cost if r is not None else 0.0
             if node.kind == "in" and self.index.kind(node.tag) == "eq":
                 counts = self.index.counts(node.tag)
                 share = sum(counts.get(v, 0) for v in node.values) / max(self.index.n, 1)
@@ -182,7 +193,7 @@ class Planner:
 
     def true(self, node: BoundNode, within=None):
         if isinstance(node, Pred):
-            return self.leaf(node, within)[0]
+            return self.leaf_true(node, within)
         if isinstance(node, Ref):
             m = self.members_of(node)
             return m if within is None else m & within
@@ -203,8 +214,7 @@ class Planner:
 
     def false(self, node: BoundNode, within=None):
         if isinstance(node, Pred):
-            t, known = self.leaf(node, within)
-            return known - t
+            return self.leaf_known(node, within) - self.leaf_true(node, within)
         if isinstance(node, Ref):
             m = self.members_of(node)
             return (self.all if within is None else within) - m
@@ -227,7 +237,26 @@ class Planner:
         return self.true(self.bound.root)
 
     def count(self) -> int:
-        return len(self.evaluate())
+        """The size of the segment; the last step of an AND only counts, it builds no bitmap."""
+        root = self.bound.root
+        if isinstance(root, BAnd):
+            kids = sorted(root.children, key=self.cost)
+            cur = None
+            for c in kids[:-1]:
+                cur = self.true(c, cur)
+                if not cur:
+                    return 0
+            return self._count(kids[-1], cur)
+        return self._count(root, None)
+
+    def _count(self, node: BoundNode, within) -> int:
+        if isinstance(node, Pred) and id(node) not in self.sql and not node.negated:
+            if node.kind == "range":
+                r = self._range_index(node)
+                return 0 if r is None else r.count(node.ranges, within)
+            if node.kind == "in" and within is not None and self.index.kind(node.tag) == "eq":
+                return sum(within.intersection_cardinality(self.index.eq(node.tag, v)) for v in node.values)
+        return len(self.true(node, within))
 
     # -- explain -----------------------------------------------------------------------------
     def truth(self, node: BoundNode, ordinal: int) -> str:

@@ -77,11 +77,19 @@ def _project(project: Project | str | Path) -> Project:
     return project if isinstance(project, Project) else load_project(project)
 
 
+_TAGS: dict[str, dict] = {}  # snapshot path → validated catalog (snapshots are immutable)
+
+
 def context(project: Project | str | Path, snapshot: str | None = None) -> Context:
     proj = _project(project)
     snap = SnapshotStore(proj.warehouse).open(snapshot)
     index = open_index(snap.path / "bitmaps", snap.manifest.users)
-    return Context(proj, snap, catalog_tags(snap), index, ProfileTable(snap.file("profiles"), snap.manifest.timezone),
+    key = str(snap.path)
+    if key not in _TAGS:
+        if len(_TAGS) > 32:
+            _TAGS.clear()
+        _TAGS[key] = catalog_tags(snap)
+    return Context(proj, snap, _TAGS[key], index, ProfileTable(snap.file("profiles"), snap.manifest.timezone),
                    SegmentStore(proj.warehouse))
 
 

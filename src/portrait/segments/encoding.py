@@ -1,4 +1,4 @@
-"""Bit-sliced indexes over an order-preserving integer key: exact ranges in a few bitmap ops.
+"""Order-preserving integer keys for numeric tags: exact comparisons on small integers.
 
 Each numeric value is mapped to a key 0..max_key that preserves order exactly:
 
@@ -8,29 +8,17 @@ Each numeric value is mapped to a key 0..max_key that preserves order exactly:
   v × 10^scale, with query constants mapped back through correctly rounded division;
 * ``rank`` — anything else (and NaN/±inf): the rank among the sorted distinct values.
 
-Slice i holds the users whose key has bit i set (O'Neil & Quass). Range encoding (Chan &
-Ioannidis) with base 2 is the complement of these slices, so both comparison algorithms below
-run on the same bitmaps: LSB-first, one in-place op per slice, when the candidate set is large;
-MSB-first restricted to a small candidate set (it shrinks geometrically) otherwise.
+A query constant maps to a key threshold (`key_le`, `key_lt`), so every comparison becomes an
+integer range over keys, answered by the binned index in `ranges.py`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
-
 import numpy as np
-from pyroaring import BitMap
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-
-
-def mutable(b) -> BitMap:
-    """A mutable copy (BitMap(frozen) iterates values; a union into an empty bitmap copies containers)."""
-    out = BitMap()
-    out |= b
-    return out
 
 
 @dataclass
@@ -45,6 +33,12 @@ class Encoding:
     @property
     def bits(self) -> int:
         return max(1, int(self.max_key).bit_length())
+
+    def key_range(self, lo, lo_inc: bool, hi, hi_inc: bool) -> tuple[int, int]:
+        """A value range (None: unbounded) → the inclusive key range it selects (may be empty)."""
+        a = 0 if lo is None else (self.key_lt(lo) + 1 if lo_inc else self.key_le(lo) + 1)
+        b = self.max_key if hi is None else (self.key_le(hi) if hi_inc else self.key_lt(hi))
+        return a, b
 
     def meta(self) -> dict:
         return {"kind": self.kind, "max_key": int(self.max_key), "base": int(self.base), "step": int(self.step),
@@ -94,104 +88,6 @@ class Encoding:
         while not below(m):
             m -= 1
         return self._clamp((m - self.base) // self.step)
-
-
-@dataclass
-class BSI:
-    """A bit-sliced index: `known` (non-NULL users), lazy slices, and the key encoding."""
-
-    n: int  # users in the snapshot (ordinals 0..n-1)
-    known: BitMap
-    encoding: Encoding
-    slice_at: Callable[[int], BitMap]
-    sparse_ratio: float = 1 / 32  # below this share of users, restrict comparisons to the candidates
-
-    @property
-    def bits(self) -> int:
-        return self.encoding.bits
-
-    def key_range(self, lo, lo_inc: bool, hi, hi_inc: bool) -> tuple[int, int]:
-        e = self.encoding
-        a = 0 if lo is None else (e.key_lt(lo) + 1 if lo_inc else e.key_le(lo) + 1)
-        b = e.max_key if hi is None else (e.key_le(hi) if hi_inc else e.key_lt(hi))
-        return a, b
-
-    def _sparse(self, within) -> bool:
-        return within is not None and len(within) < self.n * self.sparse_ratio
-
-    def gt(self, c: int, within=None) -> BitMap:
-        """Users (in `within`) whose key is > c."""
-        k = self.bits
-        if c < 0:
-            return self._base(within)
-        if c >= self.encoding.max_key:
-            return BitMap()
-        if self._sparse(within):
-            eq, out = mutable(within & self.known), BitMap()
-            for i in range(k - 1, -1, -1):
-                s = self.slice_at(i)
-                if (c >> i) & 1:
-                    eq &= s
-                else:
-                    out |= eq & s
-                    eq -= s
-                if not eq:
-                    break
-            return out
-        q = None  # Q_i: keys whose low i+1 bits exceed c's (Chan-Ioannidis RangeEval-Opt on complements)
-        for i in range(k):
-            s = self.slice_at(i)
-            if (c >> i) & 1:
-                if q is not None:
-                    q &= s
-            elif q is None:
-                q = mutable(s)
-            else:
-                q |= s
-        q = q if q is not None else BitMap()
-        return q & within if within is not None else q
-
-    def eq(self, c: int, within=None) -> BitMap:
-        if c < 0 or c > self.encoding.max_key:
-            return BitMap()
-        q = mutable(self._base(within))
-        for i in range(self.bits - 1, -1, -1):
-            s = self.slice_at(i)
-            if (c >> i) & 1:
-                q &= s
-            else:
-                q -= s
-            if not q:
-                break
-        return q
-
-    def _base(self, within) -> BitMap:
-        return self.known if within is None else within & self.known
-
-    def between(self, a: int, b: int, within=None) -> BitMap:
-        """Users (in `within`) whose key is in [a, b]."""
-        a, b = max(a, 0), min(b, self.encoding.max_key)
-        if a > b:
-            return BitMap()
-        if a == b:
-            return self.eq(a, within)
-        if a == 0 and b == self.encoding.max_key:
-            return self._base(within)
-        if a == 0:
-            return self._base(within) - self.gt(b, within)
-        if b == self.encoding.max_key:
-            return self.gt(a - 1, within)
-        low = self.gt(a - 1, within)
-        return low - self.gt(b, low if self._sparse(low) else within)
-
-    def ranges(self, ranges: Sequence[tuple], within=None) -> BitMap:
-        """Users (in `within`) whose value lies in any of the ranges."""
-        out = None
-        for lo, lo_inc, hi, hi_inc in ranges:
-            a, b = self.key_range(lo, lo_inc, hi, hi_inc)
-            part = self.between(a, b, within)
-            out = part if out is None else out | part
-        return out if out is not None else BitMap()
 
 
 def choose_encoding(values: np.ndarray, domain: str) -> tuple[Encoding, np.ndarray]:
