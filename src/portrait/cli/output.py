@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any, Callable
 
 import typer
 from rich.console import Console
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 140)  # logs and CI get readable tables
 err_console = Console(stderr=True)
 
 ProjectOpt = typer.Option(".", "--project", "-p", envvar="PORTRAIT_PROJECT", help="Project folder (holds portrait.yaml).")

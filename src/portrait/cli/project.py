@@ -167,21 +167,36 @@ def quarantine(
 def demo(
     directory: Path = typer.Option(Path("demo-output"), "--dir", help="Where to create the two example projects."),
 ) -> None:
-    """Init and build both examples on real data, then print two real profiles and the catalog summary."""
+    """Init and build both examples on real data (training MovieLens' gender model on the way), then print
+    two real profiles and the catalog summary."""
     from portrait.apps.profiles import get_profile, list_tags
     from portrait.cli.read import print_profile, print_tags
+    from portrait.models.report import headline
+    from portrait.models.service import train
 
-    for example, user in (("online-retail", "12347"), ("movielens", "1")):
+    for example, user, model in (("online-retail", "12347", None), ("movielens", "1", "gender")):
         target = directory / example
         if not (target / "portrait.yaml").exists():
             init(target, example, False)
         console.rule(f"[bold]{example}")
         result = run_build(target)
+        if model:
+            console.print(f"Training the [bold]{model}[/] model (predicted from behaviour, 5-fold CV) …")
+            h = headline(train(target, model, repeats=1).report())
+            base = ", ".join(f"{k} {v:.3f}" for k, v in h["baselines"].items() if v is not None)
+            console.print(f"  {h['metric']} {h['model']:.3f} (same-run baselines: {base})")
+            result = run_build(target)
         _print_build(result)
         print_profile(get_profile(result.snapshot, user))
         print_tags(list_tags(result.snapshot))
-    console.print(f"\nResults: {directory.resolve()}/*/warehouse/CURRENT points at each project's snapshot. "
-                  f"Try: portrait profile 12347 -p {directory}/online-retail")
+    out = directory.resolve()
+    console.print(
+        f"\nResults are in {out}: each project's warehouse/CURRENT names its snapshot folder "
+        f"(profiles.parquet, tag_stats.json, manifest.json, bitmaps).\n"
+        f"Try: portrait profile 12347 -p {directory}/online-retail\n"
+        f"     portrait segment count \"country = 'Germany' AND rfm_segment = 'Champions'\" -p {directory}/online-retail\n"
+        f"     portrait serve -p {directory}/online-retail   (web console at http://127.0.0.1:8000/)"
+    )
 
 
 def register(app: typer.Typer) -> None:
