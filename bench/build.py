@@ -27,6 +27,7 @@ import json
 import math
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -294,6 +295,8 @@ def _timed(kind: str, spec: dict) -> dict:
     con.execute(f"SET TimeZone = '{spec['timezone']}'")
     con.execute(f"SET temp_directory = '{spec['tmp']}'")
     con.execute("SET preserve_insertion_order = false")
+    if spec.get("memory_limit"):
+        con.execute(f"SET memory_limit = '{spec['memory_limit']}'")
     statements = hand_sql(spec["events_glob"], as_of, spec["out"]) if kind == "hand_sql" else []
     out["_cpu0"], t = _cpu(), time.perf_counter()
     if kind == "hand_sql":
@@ -308,13 +311,17 @@ def _timed(kind: str, spec: dict) -> dict:
     return out
 
 
-def run_child(kind: str, spec: dict, result_file: Path, timeout: float) -> dict:
-    """Run one measurement in a fresh interpreter; returns its JSON plus peak RSS (bytes)."""
+def run_child(kind: str, spec: dict, result_file: Path, timeout: float, min_free_disk: float = 0) -> dict:
+    """Run one measurement in a fresh interpreter; returns its JSON plus peak RSS (bytes).
+
+    The child runs in the size's work folder, so anything an engine spills to a relative temp
+    folder (DuckDB's default `.tmp` for in-memory databases) lands there, not in the repository."""
     import psutil
 
     result_file.unlink(missing_ok=True)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")])))
-    proc = subprocess.Popen([sys.executable, __file__, "--child", kind, json.dumps(spec), str(result_file)], env=env)
+    proc = subprocess.Popen([sys.executable, __file__, "--child", kind, json.dumps(spec), str(result_file)], env=env,
+                            cwd=result_file.parent)
     ps = psutil.Process(proc.pid)
     sampled, start, load0 = 0, time.monotonic(), os.getloadavg()[0]
     while True:
@@ -325,11 +332,17 @@ def run_child(kind: str, spec: dict, result_file: Path, timeout: float) -> dict:
             sampled = max(sampled, ps.memory_info().rss)
         except psutil.Error:
             pass
+        stop = None
         if time.monotonic() - start > timeout:
+            stop = f"timed out after {timeout:.0f} s"
+        elif min_free_disk and shutil.disk_usage(result_file.parent).free < min_free_disk:
+            stop = f"stopped after {time.monotonic() - start:.0f} s: free disk below {fmt_bytes(min_free_disk)} (spilling)"
+        if stop:
             os.kill(proc.pid, signal.SIGKILL)
             pid, status, usage = os.wait4(proc.pid, 0)
             proc.returncode = -9
-            return {"error": f"timed out after {timeout:.0f} s", "peak_rss": usage.ru_maxrss * 1024}
+            return {"error": stop, "peak_rss": usage.ru_maxrss * 1024, "psutil_rss": sampled,
+                    "load": [round(load0, 2), round(os.getloadavg()[0], 2)]}
         time.sleep(0.05)
     proc.returncode = os.waitstatus_to_exitcode(status)
     # ru_maxrss is KiB on Linux; the load average tells whether other work competed for the cores
@@ -447,7 +460,7 @@ def bench_size(n: int, args) -> dict:
     tags = write_project(work / "project-tags", data, name=f"synthetic-{n}-builtins", sql_tags=False,
                          threads=args.threads, memory_limit=args.memory_limit)
     common = {"events_glob": data.events_glob, "as_of": as_of.isoformat(), "timezone": data.spec.timezone,
-              "tmp": str(tmp)}
+              "tmp": str(tmp), "memory_limit": args.memory_limit}
     plan = [("scan", dict(common)),
             ("hand_sql", dict(common, out=str(work / "hand_sql.parquet"))),
             ("pandas", dict(common, out=str(work / "pandas.parquet"))),
@@ -461,7 +474,8 @@ def bench_size(n: int, args) -> dict:
         if kind == "pandas" and n > args.pandas_max:
             print(f"  {kind:10s} skipped (> --pandas-max {args.pandas_max:,} events)", flush=True)
             continue
-        runs = [run_child(kind, cspec, work / f"{kind}.json", args.timeout) for _ in range(args.repeat)]
+        runs = [run_child(kind, cspec, work / f"{kind}.json", args.timeout, args.min_free_disk * 2**30)
+                for _ in range(args.repeat)]
         ok = [r for r in runs if "error" not in r]
         r = min(ok, key=lambda r: r["seconds"]) if ok else runs[0]
         r["peak_rss"] = max(x["peak_rss"] for x in runs)
@@ -469,9 +483,11 @@ def bench_size(n: int, args) -> dict:
         print("  " + line(kind, r), flush=True)
     summary = summarise(n, results)
     if args.check:
-        problems = check(results["build_tags"]["profiles"] if "build_tags" in results else
-                         results["build_full"]["profiles"],
-                         results.get("pandas", {}).get("profiles"), results.get("hand_sql", {}).get("profiles"))
+        mine = next((r["profiles"] for k in ("build_tags", "build_full") if "profiles" in (r := results.get(k, {}))), None)
+        if mine is None:
+            problems = ["no Portrait profiles to check (the build failed or was not run)"]
+        else:
+            problems = check(mine, results.get("pandas", {}).get("profiles"), results.get("hand_sql", {}).get("profiles"))
         summary["check"] = problems or "ok"
         print("  check: " + ("OK, the references compute the same values" if not problems else "; ".join(problems)))
     (work / "results.json").write_text(json.dumps({"results": results, "summary": summary}, indent=1, default=str))
@@ -555,9 +571,27 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="runs per measurement; the fastest is reported")
     ap.add_argument("--pandas-max", type=float, default=20e6, help="skip pandas above this many events")
     ap.add_argument("--timeout", type=float, default=4 * 3600, help="per measurement, seconds")
+    ap.add_argument("--min-free-disk", type=float, default=10,
+                    help="GiB: stop a measurement whose spilling leaves less free disk than this (default 10)")
     ap.add_argument("--threads", type=int, help="engine threads for the Portrait projects (default DuckDB's)")
-    ap.add_argument("--memory-limit", help="engine memory_limit for the Portrait projects, e.g. 20GB")
+    ap.add_argument("--memory-limit", help="DuckDB memory_limit, e.g. 12GB: the Portrait projects' engine and "
+                                           "the SQL references (default DuckDB's, 80%% of RAM)")
+    ap.add_argument("--report", action="store_true", help="print the last results of each size again, run nothing")
     args = ap.parse_args()
+    if args.report:
+        for n in args.events:
+            file = Path(args.workdir) / f"events-{int(n)}" / "results.json"
+            if not file.exists():
+                print(f"no results for {int(n):,} events in {file.parent}")
+                continue
+            saved = json.loads(file.read_text())
+            print(f"\n=== {int(n):,} events ({time.ctime(file.stat().st_mtime)}) ===")
+            for kind, r in saved["results"].items():
+                print("  " + line(kind, r))
+            summarise(int(n), saved["results"])
+            if "check" in saved["summary"]:
+                print(f"  check: {saved['summary']['check']}")
+        return
     summaries = [bench_size(int(n), args) for n in args.events]
     out = Path(args.workdir) / "summary.json"
     out.write_text(json.dumps(summaries, indent=1, default=str))

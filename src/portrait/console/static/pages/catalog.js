@@ -15,17 +15,19 @@ export async function render(main, { args }) {
   const selected = args[0] || "";
   const all = await api.tags();
   const treeBox = h("div", { class: "tree", id: "tag-tree" });
+  const counter = h("div", { class: "muted small count" });
   const search = h("input", { type: "search", id: "tag-search", value: query, placeholder: t("tags.search"),
     "aria-label": t("tags.search"), oninput: () => { query = search.value; drawTree(); } });
   const detail = h("section", { class: "detail", id: "tag-detail" });
   main.append(h("div", { class: "split" },
-    h("aside", { class: "sidebar card" }, search, h("div", { class: "muted small count" }, t("tags.count", { n: all.length })), treeBox),
+    h("aside", { class: "sidebar card" }, search, counter, treeBox),
     detail));
 
   function drawTree() {
     clear(treeBox);
     const q = query.trim().toLowerCase();
     const hits = q ? all.filter((tg) => matches(tg, q)) : all;
+    counter.textContent = q ? t("tags.count.filtered", { n: hits.length, total: all.length }) : t("tags.count", { n: all.length });
     if (!hits.length) {
       treeBox.append(h("p", { class: "muted" }, t("tags.nomatch", { q: query })));
       return;

@@ -83,8 +83,8 @@ function row(tag, meta, realtime) {
 
 function value(tag, meta, realtime) {
   if (tag.masked) {
-    return h("span", { class: "masked", title: t("profile.masked") }, "🔒 ", String(tag.value ?? ""), " ",
-      h("span", { class: "muted small" }, t("profile.masked")));
+    return h("span", { class: "masked", title: t("profile.masked") }, h("span", { class: "pill pii" }, t("tags.pii")), " ",
+      String(tag.value ?? ""), " ", h("span", { class: "muted small" }, t("profile.masked")));
   }
   if (tag.value === null || tag.value === undefined) return h("span", { class: "muted" }, t("profile.empty"));
   if (tag.type === "weighted_set" && Array.isArray(tag.value)) return weights(tag.value, realtime);
