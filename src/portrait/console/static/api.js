@@ -80,3 +80,12 @@ export function forget(pathPrefix) {
 export const tags = () => cached("/v1/tags");
 export const tag = (id) => cached(`/v1/tags/${encodeURIComponent(id)}`);
 export const whoami = (key) => api("/v1/me", { key });
+
+let spec = null;
+/** The server's OpenAPI document (plain JSON, no envelope): which optional routes it has. */
+export function openapi() {
+  spec ??= fetch("/openapi.json", { headers: { Accept: "application/json" } })
+    .then((r) => (r.ok ? r.json() : { paths: {} }))
+    .catch(() => ({ paths: {} }));
+  return spec;
+}

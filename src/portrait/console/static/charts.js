@@ -59,10 +59,10 @@ export function columns(el, rows, { name = "", color = PALETTE[0] } = {}) {
 /** TGI bars with the 100 line: [{label, tgi, low, high, lowSupport}]. */
 export function tgiBars(el, rows, { name = "TGI" } = {}) {
   const data = [...rows].reverse();
-  const chart = init(el, Math.max(160, 26 * data.length + 60));
+  const chart = init(el, Math.max(160, 26 * data.length + 74));
   chart.setOption({
     animation: false,
-    grid: { left: 8, right: 60, top: 10, bottom: 24, containLabel: true },
+    grid: { left: 8, right: 60, top: 24, bottom: 24, containLabel: true },
     tooltip: {
       trigger: "item",
       formatter: (p) => {

@@ -4,7 +4,7 @@
 
 import * as api from "../api.js";
 import * as charts from "../charts.js";
-import { clear, errorBox, fmtInt, fmtNum, fmtPct, fmtValue, h } from "../dom.js";
+import { clear, errorBox, fmtInt, fmtNum, fmtPct, fmtTime, fmtValue, h } from "../dom.js";
 import { localName, t } from "../i18n.js";
 import { go, href } from "../router.js";
 import { lookalikeView } from "./lookalike.js";
@@ -25,12 +25,15 @@ export async function render(main, { args, query }) {
   const baseSelect = h("select", { id: "insight-base", "aria-label": t("ins.base") },
     h("option", { value: "" }, t("ins.base.all")),
     list.map((s) => h("option", { value: s.name, selected: s.name === baseName }, `@${s.name}`)));
+  const support = h("input", { id: "insight-support", type: "number", min: "1", step: "1", value: query.min_support || "30",
+    title: t("ins.support.help"), "aria-label": t("ins.support") });
   const form = h("form", { class: "card inline", onsubmit: (ev) => {
     ev.preventDefault();
-    if (segSelect.value) go("insight", segSelect.value, { base: baseSelect.value });
+    if (segSelect.value) go("insight", segSelect.value, { base: baseSelect.value, min_support: support.value === "30" ? "" : support.value });
   } },
   h("label", { for: "insight-segment" }, t("ins.segment")), segSelect,
   h("label", { for: "insight-base" }, t("ins.base")), baseSelect,
+  h("label", { for: "insight-support", title: t("ins.support.help") }, t("ins.support")), support,
   h("button", { type: "submit", class: "primary", id: "insight-run" }, t("ins.run")));
   const body = h("div", { id: "insight" });
   main.append(h("h1", {}, t("ins.title")), form, body);
@@ -42,7 +45,7 @@ export async function render(main, { args, query }) {
   body.append(h("p", { class: "muted" }, t("common.loading")));
   let report;
   try {
-    report = await fetchInsight(name, baseName);
+    report = await fetchInsight(name, baseName, query.min_support);
   } catch (e) {
     clear(body).append(e.status === 404 && e.code === "not_found" && /route/.test(e.message) ? h("p", { class: "notice" }, t("ins.unavailable")) : errorBox(e));
     return null;
@@ -51,9 +54,10 @@ export async function render(main, { args, query }) {
   return null;
 }
 
-export function fetchInsight(name, base) {
-  const qs = base ? `?base=${encodeURIComponent(base)}` : "";
-  return api.api(`/v1/segments/${encodeURIComponent(name)}/insight${qs}`);
+export function fetchInsight(name, base, minSupport) {
+  const qs = new URLSearchParams({ vs: base || "all" });
+  if (minSupport) qs.set("min_support", minSupport);
+  return api.api(`/v1/segments/${encodeURIComponent(name)}/insight?${qs}`);
 }
 
 function label(tag, tagsById) {
@@ -65,25 +69,53 @@ function rowsOf(d) {
 }
 
 function valueLabel(r, tag) {
-  if (r.lo !== undefined && r.hi !== undefined) return `${fmtNum(r.lo)}–${fmtNum(r.hi)}`;
+  if (r.lo !== undefined && r.hi !== undefined) {
+    const f = typeof r.lo === "string" ? (v) => fmtTime(v, false) : (v) => fmtNum(v);
+    return r.lo === r.hi ? f(r.lo) : `${f(r.lo)}–${f(r.hi)}`;
+  }
   return fmtValue(r.value, tag?.type === "weighted_set" ? { type: "string" } : tag || {});
 }
 
-/** The traits (tag = value) whose TGI is furthest from 100, supported by enough users. */
+/**
+ * How far a row's TGI is from 100, judged by the near end of its 95% interval (so one user out of
+ * eleven does not outrank eleven out of eleven); the point estimate when there is no interval.
+ */
+function score(r) {
+  const near = r.tgi >= 100 ? r.tgi_low : r.tgi_high;
+  const x = near > 0 ? near : r.tgi;
+  return Math.abs(Math.log(x / 100));
+}
+
+/** The row of a tag whose TGI is furthest from 100 among values the segment holds. */
+function strongest(d) {
+  const rows = rowsOf(d).filter((r) => r.tgi > 0 && r.segment_count > 0);
+  const supported = rows.filter((r) => !r.low_support);
+  return (supported.length ? supported : rows).sort((a, b) => score(b) - score(a))[0] || null;
+}
+
+const MIN_MEMBERS = 3;
+
+/**
+ * The traits (tag = value) whose TGI is furthest from 100. Well-supported rows first; a small
+ * segment (every row below min_support) still gets its strongest rows, drawn faded and flagged.
+ */
 function topTraits(report, tagsById, n = 15) {
-  const out = [];
+  const rows = [];
   for (const d of report.tags || []) {
     for (const r of rowsOf(d)) {
-      if (r.tgi == null || r.low_support || !r.segment_count) continue;
-      out.push({ label: `${label(d.tag, tagsById)}: ${valueLabel(r, tagsById[d.tag])}`, tgi: r.tgi,
-        low: r.tgi_low, high: r.tgi_high, lowSupport: r.low_support, score: Math.abs(Math.log(r.tgi / 100)) });
+      if (r.tgi == null || !(r.tgi > 0) || !r.segment_count) continue;
+      rows.push({ label: `${label(d.id || d.tag, tagsById)}: ${valueLabel(r, tagsById[d.id || d.tag])}`, tgi: r.tgi,
+        low: r.tgi_low, high: r.tgi_high, lowSupport: r.low_support, count: r.segment_count, score: score(r) });
     }
   }
-  return out.sort((a, b) => b.score - a.score).slice(0, n).sort((a, b) => b.tgi - a.tgi);
+  const supported = rows.filter((r) => !r.lowSupport).sort((a, b) => b.score - a.score);
+  // below the minimum, a trait held by one or two members is an anecdote, not a trait
+  const weak = rows.filter((r) => r.lowSupport && r.count >= MIN_MEMBERS).sort((a, b) => b.score - a.score);
+  return [...supported, ...weak].slice(0, n).sort((a, b) => b.tgi - a.tgi);
 }
 
 function reportView(report, tagsById, name, baseName) {
-  const byTag = Object.fromEntries((report.tags || []).map((d) => [d.tag, d]));
+  const byTag = Object.fromEntries((report.tags || []).map((d) => [d.id || d.tag, d]));
   const tgiEl = h("div", { id: "tgi-chart" });
   const distEl = h("div", { id: "compare-chart" });
   const ranked = (report.ranking || []).filter((r) => byTag[r.tag]);
@@ -91,30 +123,44 @@ function reportView(report, tagsById, name, baseName) {
     ranked.map((r) => h("option", { value: r.tag }, label(r.tag, tagsById))));
   const segLabel = `@${name}`;
   const baseLabel = baseName ? `@${baseName}` : t("ins.base.all");
+  const segSize = report.segment?.size ?? report.segment_size;
+  const baseSize = report.base?.size ?? report.base_size;
+  const maxDiv = Math.max(...ranked.map((r) => r.divergence), 1e-9);
 
   function drawCompare(tag) {
     const d = byTag[tag];
     if (!d) return;
-    const rows = rowsOf(d).slice(0, 20).map((r) => ({ label: valueLabel(r, tagsById[tag]), segment: r.segment_share, base: r.base_share }));
+    let rows = rowsOf(d);
+    if (!d.histogram && rows.length > 12) {  // categories: the 12 values that weigh most on either side
+      const weight = (r) => Math.max(r.segment_share || 0, r.base_share || 0);
+      rows = [...rows].sort((a, b) => weight(b) - weight(a)).slice(0, 12);
+    }
+    rows = rows.map((r) => ({ label: valueLabel(r, tagsById[tag]), segment: r.segment_share, base: r.base_share }));
     clear(distEl);
     charts.compare(distEl, rows, { segment: segLabel, base: baseLabel });
   }
 
   const table = h("table", { class: "ranking", id: "ranking" },
     h("tr", {}, h("th", {}, t("ins.tag")), h("th", {}, t("ins.divergence")), h("th", {}, t("ins.topvalue")), h("th", {}, "TGI")),
-    ranked.slice(0, 12).map((r) => h("tr", { "data-tag": r.tag, class: "clickable",
-      onclick: () => { pick.value = r.tag; drawCompare(r.tag); distEl.scrollIntoView({ block: "nearest" }); } },
-    h("td", {}, label(r.tag, tagsById)),
-    h("td", {}, h("span", { class: "bar small" }, h("span", { class: "fill", style: `width:${Math.min(100, r.divergence * 100 / Math.max(ranked[0].divergence, 1e-9)).toFixed(0)}%` })), " ", fmtNum(r.divergence, 3)),
-    h("td", {}, r.top_value == null ? t("common.none") : valueLabel({ value: r.top_value }, tagsById[r.tag])),
-    h("td", { class: r.top_tgi >= 100 ? "up" : "down" }, r.top_tgi == null ? t("common.none") : fmtNum(r.top_tgi, 0)))));
+    ranked.slice(0, 12).map((r) => {
+      const best = strongest(byTag[r.tag]);
+      return h("tr", { "data-tag": r.tag, class: "clickable", title: t("ins.ranking.click"),
+        onclick: () => { pick.value = r.tag; drawCompare(r.tag); distEl.scrollIntoView({ block: "nearest" }); } },
+      h("td", {}, label(r.tag, tagsById)),
+      h("td", {}, h("span", { class: "bar small" }, h("span", { class: "fill", style: `width:${(r.divergence * 100 / maxDiv).toFixed(0)}%` })), " ", fmtNum(r.divergence, 3)),
+      h("td", { class: best?.low_support ? "muted" : "" }, best ? valueLabel(best, tagsById[r.tag]) : t("common.none"),
+        best?.low_support ? " *" : ""),
+      h("td", { class: best && best.tgi >= 100 ? "up" : "down" }, best ? fmtNum(best.tgi, 0) : t("common.none")));
+    }));
 
   const view = h("div", {},
-    h("p", { class: "summary", id: "insight-size" }, t("ins.size", { seg: fmtInt(report.segment_size), base: fmtInt(report.base_size) }),
-      " · ", fmtPct(report.base_size ? report.segment_size / report.base_size : 0)),
+    h("p", { class: "summary", id: "insight-size" }, t("ins.size", { seg: fmtInt(segSize), base: fmtInt(baseSize) }),
+      " · ", fmtPct(baseSize ? segSize / baseSize : 0)),
+    (report.warnings || []).map((w) => h("p", { class: "notice" }, w, ". ", t("ins.lowsupport.note"))),
     h("div", { class: "two" },
       h("section", { class: "card" }, h("h2", {}, t("ins.tgi")), h("p", { class: "muted small" }, t("ins.tgi.help")), tgiEl),
-      h("section", { class: "card" }, h("h2", {}, t("ins.ranking")), table)),
+      h("section", { class: "card" }, h("h2", {}, t("ins.ranking")), table,
+        h("p", { class: "muted small" }, `* ${t("ins.lowsupport")}`))),
     h("section", { class: "card" }, h("h2", {}, t("ins.distribution"), " ", pick), distEl));
   requestAnimationFrame(() => {
     const traits = topTraits(report, tagsById);

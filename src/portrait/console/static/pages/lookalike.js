@@ -4,10 +4,22 @@ import * as api from "../api.js";
 import { clear, errorBox, fmtInt, fmtNum, h } from "../dom.js";
 import { t } from "../i18n.js";
 
+/** The lookalike form, or a note when this server has no lookalike route (read from its OpenAPI). */
 export function lookalikeView(seed) {
+  const box = h("section", { class: "card lookalike", id: "lookalike" }, h("h2", {}, t("ins.lookalike")));
+  api.openapi().then((spec) => {
+    if (ROUTE in (spec.paths || {})) box.append(form(seed));
+    else box.append(h("p", { class: "muted", id: "lookalike-unavailable" }, t("ins.lookalike.unavailable")));
+  });
+  return box;
+}
+
+const ROUTE = "/v1/segments/{name}/lookalike";
+
+function form(seed) {
   const size = h("input", { id: "lookalike-size", type: "number", min: "1", step: "1", value: "500", "aria-label": t("ins.lookalike.size") });
   const out = h("div", { id: "lookalike-result" });
-  const form = h("form", { class: "inline", onsubmit: async (ev) => {
+  const f = h("form", { class: "inline", onsubmit: async (ev) => {
     ev.preventDefault();
     clear(out).append(h("p", { class: "muted" }, t("common.loading")));
     try {
@@ -19,7 +31,7 @@ export function lookalikeView(seed) {
   } },
   h("label", { for: "lookalike-size" }, t("ins.lookalike.size")), size,
   h("button", { type: "submit", id: "lookalike-run" }, t("ins.lookalike.run")));
-  return h("section", { class: "card lookalike" }, h("h2", {}, t("ins.lookalike")), h("p", { class: "muted small" }, t("ins.lookalike.help")), form, out);
+  return [h("p", { class: "muted small" }, t("ins.lookalike.help")), f, out];
 }
 
 function result(data) {
