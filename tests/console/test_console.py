@@ -108,6 +108,7 @@ def test_segment_builder_counts_live_saves_exports_and_explains(page, console_se
     row = page.locator(".cond").nth(0)
     _select_tag(row, "country")
     assert page.locator(".cond").nth(0).locator("select.op-picker").input_value() == "eq"
+    page.wait_for_selector("#incomplete-note:not([hidden])")  # says why there is no count yet
     page.locator(".cond").nth(0).locator("select.value-picker option[value=Germany]").wait_for(state="attached")
     page.locator(".cond").nth(0).locator("select.value-picker").select_option("Germany")
     page.click(".builder .add-condition")
@@ -118,6 +119,7 @@ def test_segment_builder_counts_live_saves_exports_and_explains(page, console_se
     assert page.input_value("#expression") == GERMAN_CHAMPIONS
     expected = segments.count(console_server.root, GERMAN_CHAMPIONS)["size"]
     page.wait_for_selector(f"#count-value[data-count='{expected}']")
+    assert page.locator("#incomplete-note").is_hidden()
 
     # save it, then export its members and explain a member and a non-member
     exists = SAVED in [s["name"] for s in api(console_server, "GET", "/v1/segments")["data"]]

@@ -25,7 +25,8 @@ function renderShell(route) {
   const nav = clear(document.getElementById("nav"));
   if (me) {
     for (const [page, label] of NAV) {
-      nav.append(h("a", { href: `#/${page}`, class: route.page === page ? "active" : "", "data-page": page }, t(label)));
+      const here = route.page === page;
+      nav.append(h("a", { href: `#/${page}`, class: here ? "active" : "", "aria-current": here ? "page" : null, "data-page": page }, t(label)));
     }
   }
   const lang = document.getElementById("lang");

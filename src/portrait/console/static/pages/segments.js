@@ -4,7 +4,7 @@
 import * as api from "../api.js";
 import { builder, emptyCondition } from "../builder.js";
 import { clear, debounce, download, errorBox, fmtInt, fmtPct, h } from "../dom.js";
-import { ExprError, toRows, toText } from "../expr.js";
+import { conditionText, ExprError, toRows, toText } from "../expr.js";
 import { t } from "../i18n.js";
 import { go, href } from "../router.js";
 import { explainView } from "./explain.js";
@@ -39,6 +39,7 @@ export async function render(main, { args, query, me }) {
   const exprNote = h("div", { class: "notice", id: "expression-note", hidden: true });
   const exprError = h("div", { class: "error", id: "expression-error", hidden: true });
   const countBox = h("div", { class: "count", id: "live-count" });
+  const incompleteNote = h("p", { class: "muted small", id: "incomplete-note", hidden: true });
   const rowsBox = h("div");
   const ctx = { tags: catalog, tagsById, segments: segments.list, onChange: rowsChanged };
 
@@ -66,6 +67,9 @@ export async function render(main, { args, query, me }) {
   let controller = null;
   const count = debounce(async () => {
     const text = state.text.trim();
+    const open = state.rowsOk ? incomplete(state.root, tagsById) : 0;
+    incompleteNote.hidden = !open;
+    incompleteNote.textContent = t("seg.incomplete", { n: open });
     const mine = ++seq;
     if (controller) controller.abort();
     exprError.hidden = true;
@@ -135,7 +139,7 @@ export async function render(main, { args, query, me }) {
         h("p", { class: "muted small" }, t("seg.expression.help"))),
       h("div", { class: "card" }, savedTools)),
     h("aside", { class: "side-panel" },
-      h("div", { class: "card count-card" }, h("h2", {}, t("seg.count")), countBox),
+      h("div", { class: "card count-card" }, h("h2", {}, t("seg.count")), countBox, incompleteNote),
       h("div", { class: "card" }, saveForm))));
   drawRows();
   exprNote.hidden = state.rowsOk;
@@ -144,6 +148,12 @@ export async function render(main, { args, query, me }) {
   exprBox.value = state.text;
   count();
   return () => count.cancel();
+}
+
+/** Conditions that are started but not finished (no value yet): they are left out of the count. */
+function incomplete(group, tagsById) {
+  return group.items.reduce((n, it) => n + (it.items ? incomplete(it, tagsById)
+    : it.tag && !conditionText(it, tagsById) ? 1 : 0), 0);
 }
 
 function setText(text, tagsById) {
