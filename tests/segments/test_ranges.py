@@ -9,7 +9,7 @@ from pyroaring import BitMap, FrozenBitMap
 
 from portrait.segments.encoding import choose_encoding
 from portrait.segments.index_build import TagWriter, _write_range
-from portrait.segments.ranges import RangeIndex, WeightIndex, key_dtype, to_bitmap
+from portrait.segments.ranges import RangeIndex, key_dtype, snap_bounds, to_bitmap
 from portrait.segments.encoding import Encoding
 
 CASES = {
@@ -25,19 +25,20 @@ CASES = {
 }
 
 
-def range_index(values: np.ndarray, domain: str, bins: int, n: int) -> RangeIndex:
+def range_index(values: np.ndarray, domain: str, bins: int, n: int, ords: np.ndarray | None = None) -> RangeIndex:
     """Build through the real writer, then read the blobs back the way index.py does."""
     w = TagWriter("t", "number", "range")
-    ords = np.arange(len(values), dtype=np.int64)
+    ords = np.arange(len(values), dtype=np.int64) if ords is None else ords
     meta = _write_range(w, ords, values, domain, bins)
     data = b"".join(w.parts)
     blob = lambda name: data[w.header["blobs"][name][0]:w.header["blobs"][name][0] + w.header["blobs"][name][1]]
     dictionary = np.frombuffer(blob("dict"), dtype=meta["dict_dtype"]) if meta["kind"] == "rank" else None
     enc = Encoding(meta["kind"], meta["max_key"], meta["base"], meta["step"], meta["scale"], dictionary)
     dt = np.dtype(meta["key_dtype"])
-    return RangeIndex(FrozenBitMap(range(len(values))), enc, [tuple(b) for b in meta["bins"]],
-                      lambda j: FrozenBitMap.deserialize(blob(f"c{j}")),
-                      lambda j: (np.frombuffer(blob(f"b{j}.o"), np.uint32), np.frombuffer(blob(f"b{j}.k"), dt)))
+    pairs = lambda j: ((np.frombuffer(blob(f"b{j}.o"), np.uint32), np.frombuffer(blob(f"b{j}.k"), dt))
+                       if f"b{j}.o" in w.header["blobs"] else (np.zeros(0, np.uint32), np.zeros(0, dt)))
+    return RangeIndex(FrozenBitMap(ords.tolist()), enc, [tuple(b) for b in meta["bins"]],
+                      lambda j: FrozenBitMap.deserialize(blob(f"c{j}")), pairs)
 
 
 def expected(values, lo, li, hi, hi_inc, domain):
@@ -76,21 +77,33 @@ def test_ranges_exact(name, bins):
             assert idx.count([r]) == len(exp) and idx.count([r], sparse) == len(exp & set(sparse))
 
 
-def test_weights_exact():
+@pytest.mark.parametrize("bins", [1, 4])
+def test_weights_exact(bins):
+    """Weighted-set weights: full-precision doubles (ieee keys) on a subset of the ordinals."""
     rng = np.random.default_rng(3)
-    ords = np.sort(rng.choice(10_000, 2_000, replace=False)).astype(np.uint32)
-    weights = np.round(rng.random(2_000), 2)
+    ords = np.sort(rng.choice(200_000, 70_000, replace=False)).astype(np.int64)
+    weights = rng.random(70_000)
     weights[:3] = [np.nan, -0.0, 0.0]
-    wi = WeightIndex(ords, weights)
-    small, big = BitMap(rng.choice(10_000, 50, replace=False).tolist()), BitMap(range(0, 10_000, 2))
-    for t in [0.0, 0.2, 0.25, 0.5, 0.99, 1.0, -1.0]:
-        for r in [(t, True, None, False), (t, False, None, False), (None, False, t, True), (t, True, t, True)]:
+    weights[3:50] = np.round(weights[3:50], 2)
+    wi = range_index(weights, "float", bins, 200_000, ords)
+    assert wi.encoding.kind == "ieee"
+    small, big = BitMap(rng.choice(200_000, 500, replace=False).tolist()), BitMap(range(0, 200_000, 2))
+    for t in [0.0, 0.2, 0.25, 0.5, 0.99, 1.0, -1.0, float(weights[10]), float(weights[60_000])]:
+        for r in [(t, True, None, False), (t, False, None, False), (None, False, t, True), (t, True, t, True),
+                  (None, False, t, False), (t, True, t + 0.1, True)]:
             exp = {int(ords[i]) for i in expected(weights, *r, "float")}
             assert set(wi.ranges([r])) == exp
+            assert wi.count([r]) == len(exp)
             for w in (small, big):
                 assert set(wi.ranges([r], w)) == exp & set(w)
                 assert wi.count([r], w) == len(exp & set(w))
-            assert wi.count([r]) == len(exp)
+
+
+def test_bins_never_split_a_value():
+    keys = np.sort(np.random.default_rng(0).poisson(2, 10_000))
+    cuts = snap_bounds(keys, 8)
+    for c in cuts[1:-1]:
+        assert keys[c - 1] != keys[c]
 
 
 def test_key_dtype_and_bitmaps():

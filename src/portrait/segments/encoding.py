@@ -6,7 +6,9 @@ Each numeric value is mapped to a key 0..max_key that preserves order exactly:
   (second-resolution timestamps need 25 bits for a year, not 45);
 * ``dec``  — doubles that are all exact decimals with ≤ 6 places (money, rates): the same over
   v × 10^scale, with query constants mapped back through correctly rounded division;
-* ``rank`` — anything else (and NaN/±inf): the rank among the sorted distinct values.
+* ``rank`` — few distinct values (≤ 65,536, e.g. with NaN/±inf): the rank among them;
+* ``ieee`` — any other doubles: the IEEE-754 bits made order-preserving (sign flipped), with
+  -0.0 folded into 0.0 and every NaN into one NaN above +inf, which is DuckDB's order.
 
 A query constant maps to a key threshold (`key_le`, `key_lt`), so every comparison becomes an
 integer range over keys, answered by the binned index in `ranges.py`.
@@ -47,6 +49,8 @@ class Encoding:
     # -- query constants → keys ------------------------------------------------------------
     def key_le(self, v) -> int:
         """The largest key whose value is <= v (-1: none); v is an int (int domain) or a float."""
+        if self.kind == "ieee":
+            return self._clamp(int(ieee_keys(np.array([v], dtype=np.float64))[0]))
         if self.kind == "rank":
             d = self.dictionary
             if isinstance(v, int):
@@ -58,6 +62,8 @@ class Encoding:
 
     def key_lt(self, v) -> int:
         """The largest key whose value is < v."""
+        if self.kind == "ieee":
+            return self._clamp(int(ieee_keys(np.array([v], dtype=np.float64))[0]) - 1)
         if self.kind == "rank":
             d = self.dictionary
             if isinstance(v, int):
@@ -90,8 +96,17 @@ class Encoding:
         return self._clamp((m - self.base) // self.step)
 
 
+def ieee_keys(values: np.ndarray) -> np.ndarray:
+    """Doubles → uint64 keys in DuckDB's order (-0.0 = 0.0; NaN = NaN, above +inf)."""
+    v = np.where(values == 0.0, 0.0, values)  # folds -0.0
+    v = np.where(np.isnan(v), np.nan, v)  # one canonical (positive) NaN
+    bits = v.astype(np.float64).view(np.uint64)
+    sign = bits >> np.uint64(63)
+    return np.where(sign == 1, ~bits, bits | np.uint64(1 << 63))
+
+
 def choose_encoding(values: np.ndarray, domain: str) -> tuple[Encoding, np.ndarray]:
-    """The encoding with the fewest bits for these (non-NULL) values, and their keys (uint64)."""
+    """The most compact exact encoding for these (non-NULL) values, and their keys (uint64)."""
     if len(values) == 0:
         return Encoding("int", 0), np.zeros(0, dtype=np.uint64)
     if domain == "float":
@@ -106,7 +121,12 @@ def choose_encoding(values: np.ndarray, domain: str) -> tuple[Encoding, np.ndarr
                     enc, keys = _int_encoding(m.astype(np.int64))
                     enc.kind, enc.scale = "dec", scale
                     return _prefer_rank(values, enc, keys)
-        return _rank_encoding(values)
+        if len(np.unique(values[: min(len(values), 200_000)])) <= 65_536:
+            rank, rkeys = _rank_encoding(values)
+            if rank.max_key < 65_536:
+                return rank, rkeys
+        keys = ieee_keys(values)
+        return Encoding("ieee", int(keys.max())), keys
     enc, keys = _int_encoding(values.astype(np.int64))
     return _prefer_rank(values, enc, keys)
 

@@ -23,7 +23,7 @@ from pyroaring import BitMap, FrozenBitMap
 from portrait.segments.encoding import Encoding
 from portrait.segments.errors import SegmentError
 from portrait.segments.index_build import FORMAT, MAGIC, VERSION
-from portrait.segments.ranges import EMPTY, RangeIndex, WeightIndex
+from portrait.segments.ranges import EMPTY, RangeIndex
 
 
 class TagFile:
@@ -86,7 +86,7 @@ class BitmapIndex:
         self.n: int = int(self.manifest["users"])
         self.all = FrozenBitMap(range(self.n))
         self.files: dict[str, TagFile] = {}
-        self.ranges: dict[str, RangeIndex] = {}
+        self.ranges: dict[tuple, RangeIndex] = {}
         self._users: pa.Array | None = None
         self._lock = threading.Lock()
 
@@ -128,30 +128,36 @@ class BitmapIndex:
         return EMPTY if i is None else f.bitmap(f"v{i}")
 
     def numeric(self, tag: str) -> RangeIndex:
-        """The binned range index of an integer, number or timestamp tag."""
-        r = self.ranges.get(tag)
+        """The range index of an integer, number or timestamp tag."""
+        r = self.ranges.get((tag, None))
         if r is None:
             f = self.tag(tag)
-            meta = f.header["enc"]
-            dictionary = None
-            if meta["kind"] == "rank":
-                # a copy: sorted searches on an mmap view would page it in on every query anyway
-                dictionary = f.array("dict", np.dtype(meta["dict_dtype"])).copy()
-            enc = Encoding(meta["kind"], meta["max_key"], meta["base"], meta["step"], meta["scale"], dictionary)
-            dtype = np.dtype(meta["key_dtype"])
-            r = RangeIndex(self.known(tag), enc, [tuple(b) for b in meta["bins"]],
-                           lambda j, f=f: f.bitmap(f"c{j}"),
-                           lambda j, f=f, dt=dtype: (f.array(f"b{j}.o", np.uint32), f.array(f"b{j}.k", dt)))
-            self.ranges[tag] = r
+            r = self.ranges[(tag, None)] = self._range(f, f.header["enc"], "", self.known(tag))
         return r
 
-    def weights(self, tag: str, key: str) -> WeightIndex | None:
-        """One weighted-set key's members and weights (None: no user has the key)."""
-        f = self.tag(tag)
-        j = f.key_pos().get(key)
-        if j is None:
-            return None
-        return WeightIndex(f.array(f"k{j}.o", np.uint32), f.array(f"k{j}.w", np.float64))
+    def weights(self, tag: str, key: str) -> RangeIndex | None:
+        """The range index over one weighted-set key's weights (None: no user has a weight for it)."""
+        r = self.ranges.get((tag, key))
+        if r is None:
+            f = self.tag(tag)
+            j = f.key_pos().get(key)
+            if j is None or "enc" not in f.header["entries"][j]:
+                return None
+            r = self.ranges[(tag, key)] = self._range(f, f.header["entries"][j]["enc"], f"k{j}.",
+                                                     self.key_known(tag, key))
+        return r
+
+    @staticmethod
+    def _range(f: TagFile, meta: dict, prefix: str, known) -> RangeIndex:
+        dictionary = None
+        if meta["kind"] == "rank":
+            dictionary = f.array(f"{prefix}dict", np.dtype(meta["dict_dtype"])).copy()
+        enc = Encoding(meta["kind"], meta["max_key"], meta["base"], meta["step"], meta["scale"], dictionary)
+        dtype = np.dtype(meta["key_dtype"])
+        return RangeIndex(known, enc, [tuple(b) for b in meta["bins"]],
+                          lambda j, f=f, p=prefix: f.bitmap(f"{p}c{j}"),
+                          lambda j, f=f, p=prefix, dt=dtype: (f.array(f"{p}b{j}.o", np.uint32),
+                                                              f.array(f"{p}b{j}.k", dt)))
 
     def has(self, tag: str, key: str) -> FrozenBitMap:
         f = self.tag(tag)

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from pyroaring import BitMap
 
 from portrait.segments.encoding import choose_encoding
-from portrait.segments.ranges import bin_bounds, key_dtype, to_bitmap
+from portrait.segments.ranges import key_dtype, snap_bounds, to_bitmap
 
 FORMAT, VERSION, MAGIC = "portrait.bitmaps", 2, b"PRBM2\n"
 MAX_DISTINCT = 5000
@@ -77,30 +77,33 @@ def _groups(codes: np.ndarray, n_codes: int) -> list[np.ndarray]:
     return [order[bounds[i]:bounds[i + 1]] for i in range(n_codes)]
 
 
-def _write_range(w: TagWriter, ords: np.ndarray, values: np.ndarray, domain: str, bins: int | None) -> dict:
-    """Keys, equal-frequency bins (ordinal-sorted pairs) and cumulative bitmaps of a numeric tag."""
+def _write_range(w: TagWriter, ords: np.ndarray, values: np.ndarray, domain: str, bins: int | None,
+                 prefix: str = "") -> dict:
+    """Keys, bins (ordinal-sorted pairs; none for a one-value bin) and cumulative bitmaps."""
     enc, keys = choose_encoding(values, domain)
     meta = enc.meta()
     if enc.kind == "rank":
-        w.add("dict", np.ascontiguousarray(enc.dictionary).tobytes())
+        w.add(f"{prefix}dict", np.ascontiguousarray(enc.dictionary).tobytes())
         meta["dict_dtype"] = str(enc.dictionary.dtype)
     dtype = key_dtype(enc.max_key)
     meta["key_dtype"] = np.dtype(dtype).name
     order = np.argsort(keys, kind="stable")
-    bounds = bin_bounds(len(keys), bins or default_bins(len(keys)))
+    bounds = snap_bounds(keys[order], bins or default_bins(len(keys))) if len(keys) else [0]
     cum, meta_bins = BitMap(), []
-    for j in range(len(bounds) - 1 if len(keys) else 0):
+    for j in range(len(bounds) - 1):
         idx = order[bounds[j]:bounds[j + 1]]
         bo, bk = ords[idx], keys[idx]
         by_ord = np.argsort(bo, kind="stable")
         bo, bk = bo[by_ord].astype(np.uint32), bk[by_ord].astype(dtype)
-        w.add(f"b{j}.o", bo.tobytes())
-        w.add(f"b{j}.k", bk.tobytes())
-        meta_bins.append([int(bk.min()), int(bk.max()), len(bo)])
+        lo, hi = int(bk.min()), int(bk.max())
+        if lo != hi:  # a one-value bin is never a boundary bin: its pairs are never read
+            w.add(f"{prefix}b{j}.o", bo.tobytes())
+            w.add(f"{prefix}b{j}.k", bk.tobytes())
+        meta_bins.append([lo, hi, len(bo)])
         if j < len(bounds) - 2:
             cum |= to_bitmap(bo)
             cum.run_optimize()
-            w.add(f"c{j}", cum.serialize())
+            w.add(f"{prefix}c{j}", cum.serialize())
     meta["bins"] = meta_bins
     return meta
 
@@ -162,8 +165,9 @@ def _weighted_set(w: TagWriter, col: pa.Array) -> None:
         entry = {"count": len(has), "known": int(known.sum())}
         if not known.all():
             w.bitmap(f"k{j}.known", p[known])
-        w.add(f"k{j}.o", p[known].astype(np.uint32).tobytes())
-        w.add(f"k{j}.w", vals[known].astype(np.float64).tobytes())
+        if entry["known"]:
+            kb = max(1, min(8, entry["known"] // 30_000))  # fewer bins per key: cum bitmaps cost space
+            entry["enc"] = _write_range(w, p[known], vals[known], "float", kb, prefix=f"k{j}.")
         entries.append(entry)
     w.header.update(keys=keys, entries=entries)
 

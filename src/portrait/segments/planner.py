@@ -116,15 +116,34 @@ class Planner:
         if p.kind == "range":
             r = self._range_index(p)
             pos = r.ranges(p.ranges, within) if r is not None else EMPTY
-        elif p.kind == "in":
-            pos = self._union([idx.eq(p.tag, v) for v in p.values], within)
+            return self.leaf_known(p, within) - pos if p.negated else pos
+        if p.kind == "in" and p.negated and (others := self._others(p)) is not None:
+            return self._union([idx.eq(p.tag, v) for v in others], within)  # x != v: the other values
+        if p.kind == "in":
+            parts = [idx.eq(p.tag, v) for v in p.values]
         else:  # like
             rx = like_regex(p.values[0])
-            pos = self._union([idx.eq(p.tag, v) for v in idx.values(p.tag) if isinstance(v, str) and rx.fullmatch(v)],
-                              within)
+            parts = [idx.eq(p.tag, v) for v in idx.values(p.tag) if isinstance(v, str) and rx.fullmatch(v)]
         if not p.negated:
-            return pos
-        return self.leaf_known(p, within) - pos
+            return self._union(parts, within)
+        return self.leaf_known(p, within) - self._union(parts, None)
+
+    def leaf_false(self, p: Pred, within=None):
+        """Users for whom the predicate is FALSE (neither TRUE nor NULL)."""
+        if id(p) not in self.sql and self.index.kind(p.tag) == "eq" and p.kind == "in":
+            if p.negated:  # `x != v` is FALSE exactly where x = v
+                return self._union([self.index.eq(p.tag, v) for v in p.values], within)
+            others = self._others(p)
+            if others is not None:
+                return self._union([self.index.eq(p.tag, v) for v in others], within)
+        return self.leaf_known(p, within) - self.leaf_true(p, within)
+
+    def _others(self, p: Pred, most: int = 2) -> list | None:
+        """The values of an eq-indexed tag not in the predicate, when there are at most `most`."""
+        if id(p) in self.sql or self.index.kind(p.tag) != "eq":
+            return None
+        others = [v for v in self.index.values(p.tag) if v not in set(p.values)]
+        return others if len(others) <= most else None
 
     def _range_index(self, p: Pred):
         return self.index.weights(p.tag, p.key) if p.key is not None else self.index.numeric(p.tag)
@@ -214,7 +233,7 @@ class Planner:
 
     def false(self, node: BoundNode, within=None):
         if isinstance(node, Pred):
-            return self.leaf_known(node, within) - self.leaf_true(node, within)
+            return self.leaf_false(node, within)
         if isinstance(node, Ref):
             m = self.members_of(node)
             return (self.all if within is None else within) - m
