@@ -95,6 +95,14 @@ function strongest(d) {
 
 const MIN_MEMBERS = 3;
 
+/** The service's warnings in the interface language where they are known. */
+function warning(text) {
+  const small = /has (\d+) users \(< min_support (\d+)\)/.exec(text);
+  if (small) return `${t("ins.warn.small", { n: fmtInt(Number(small[1])), min: small[2] })} ${t("ins.lowsupport.note")}`;
+  if (/segment is empty/.test(text)) return t("ins.warn.empty");
+  return text;
+}
+
 /**
  * The traits (tag = value) whose TGI is furthest from 100. Well-supported rows first; a small
  * segment (every row below min_support) still gets its strongest rows, drawn faded and flagged.
@@ -156,7 +164,7 @@ function reportView(report, tagsById, name, baseName) {
   const view = h("div", {},
     h("p", { class: "summary", id: "insight-size" }, t("ins.size", { seg: fmtInt(segSize), base: fmtInt(baseSize) }),
       " · ", fmtPct(baseSize ? segSize / baseSize : 0)),
-    (report.warnings || []).map((w) => h("p", { class: "notice" }, w, ". ", t("ins.lowsupport.note"))),
+    (report.warnings || []).map((w) => h("p", { class: "notice" }, warning(w))),
     h("div", { class: "two" },
       h("section", { class: "card" }, h("h2", {}, t("ins.tgi")), h("p", { class: "muted small" }, t("ins.tgi.help")), tgiEl),
       h("section", { class: "card" }, h("h2", {}, t("ins.ranking")), table,

@@ -249,7 +249,7 @@ async function allMembers(name, onProgress) {
   const ids = [];
   let cursor = "";
   for (let page = 0; page < 10000; page++) {
-    const qs = cursor ? `?cursor=${encodeURIComponent(cursor)}` : "";
+    const qs = `?limit=10000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
     const data = await api.api(`/v1/segments/${encodeURIComponent(name)}/users${qs}`);
     const users = data.users || data.user_ids || data.items || [];
     ids.push(...users.map((u) => (typeof u === "object" ? u.user_id : u)));
