@@ -60,6 +60,7 @@ def test_sign_in_refuses_a_wrong_key_then_shows_the_key_and_its_scopes(page, con
 
 def test_catalog_tree_search_and_rfm_distribution(page, console_server, shoot):
     open_console(page, console_server, "/tags")
+    page.wait_for_selector("#tag-tree a[data-tag=rfm_segment]", state="attached")
     tree = page.locator("#tag-tree")
     # the taxonomy as a tree: level-1 用户价值 › level-2 RFM › the tag
     assert tree.locator("details[data-node='用户价值'] details[data-node='RFM'] a[data-tag=rfm_segment]").count() == 1

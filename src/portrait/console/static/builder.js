@@ -121,7 +121,7 @@ function valuePicker(c, tag, ctx, box) {
       box.append(valueSelect(c, tag, false, changed));
       return;
     case "in": case "notin":
-      box.append(valueSelect(c, tag, true, changed));
+      box.append(valueSelect(c, tag, true, changed), h("span", { class: "muted small hint" }, t("seg.multi")));
       return;
     case "between":
       box.append(input({ type: "number", step: "any", "aria-label": "low" }, "low"), " – ",

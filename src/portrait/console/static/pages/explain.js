@@ -20,7 +20,13 @@ export function explainView(seg) {
       clear(out).append(errorBox(e));
     }
   } }, input, h("button", { type: "submit", id: "explain-go" }, t("seg.explain.go")));
-  return h("div", { class: "explain" }, h("h2", {}, t("seg.explain")), form, out);
+  const members = h("p", { class: "examples" });
+  api.api(`/v1/segments/${encodeURIComponent(seg.name)}/users?limit=3`).then((page) => {
+    if (!page.users.length) return;
+    members.append(h("span", { class: "muted small" }, t("seg.explain.members")), " ", page.users.map((u) => [
+      h("button", { type: "button", class: "chip", onclick: () => { input.value = u; form.requestSubmit(); } }, u), " "]));
+  }).catch(() => {});
+  return h("div", { class: "explain" }, h("h2", {}, t("seg.explain")), form, members, out);
 }
 
 function result(name, user, data) {

@@ -19,7 +19,7 @@ export async function render(main, { args }) {
   const body = h("div", { id: "profile" });
   main.append(form, body);
   if (!userId) {
-    body.append(h("p", { class: "muted" }, t("profile.intro")));
+    body.append(h("p", { class: "muted" }, t("profile.intro")), examples());
     input.focus();
     return null;
   }
@@ -38,6 +38,19 @@ export async function render(main, { args }) {
       h("div", { class: "groups" }, groups(profile.value, meta)),
       h("aside", { class: "timeline card", id: "timeline" }, timeline(events))));
   return null;
+}
+
+/** A few real user ids to try, taken from the first saved segment (none when there is none). */
+function examples() {
+  const box = h("p", { class: "examples", id: "profile-examples" });
+  api.api("/v1/segments").then(async (list) => {
+    const seg = (Array.isArray(list) ? list : []).find((s) => s.size);
+    if (!seg) return;
+    const page = await api.api(`/v1/segments/${encodeURIComponent(seg.name)}/users?limit=5`);
+    box.append(h("span", { class: "muted small" }, t("profile.examples", { name: seg.name })), " ",
+      page.users.map((u) => [h("a", { href: href("profile", u), class: "chip" }, u), " "]));
+  }).catch(() => {});
+  return box;
 }
 
 function header(p) {
