@@ -136,7 +136,8 @@ def make_profiles(root: Path, seed: int, n: int | None = None, tz: str = "Europe
     })
     root.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, root / "profiles.parquet", row_group_size=64)
-    build_index(root / "profiles.parquet", TAGS, root / "bitmaps", max_distinct=20, bins=[1, 2, 3, 5, 8, 16][seed % 6])
+    build_index(root / "profiles.parquet", TAGS, root / "bitmaps", max_distinct=20, bins=[1, 2, 3, 5, 8, 16][seed % 6],
+                pure_bins=[100, 5, 0, 20, 100, 3][seed % 6])
     s = Synth(root, n, tz, as_of)
     s.seen = [d.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") for d in seen_dt[:20]]
     s.ratios = [float(x) for x in ratio_vals[3:20]]

@@ -25,11 +25,12 @@ CASES = {
 }
 
 
-def range_index(values: np.ndarray, domain: str, bins: int, n: int, ords: np.ndarray | None = None) -> RangeIndex:
+def range_index(values: np.ndarray, domain: str, bins: int, n: int, ords: np.ndarray | None = None,
+                pure: int = 100) -> RangeIndex:
     """Build through the real writer, then read the blobs back the way index.py does."""
     w = TagWriter("t", "number", "range")
     ords = np.arange(len(values), dtype=np.int64) if ords is None else ords
-    meta = _write_range(w, ords, values, domain, bins)
+    meta = _write_range(w, ords, values, domain, bins, "", pure)
     data = b"".join(w.parts)
     blob = lambda name: data[w.header["blobs"][name][0]:w.header["blobs"][name][0] + w.header["blobs"][name][1]]
     dictionary = np.frombuffer(blob("dict"), dtype=meta["dict_dtype"]) if meta["kind"] == "rank" else None
@@ -53,15 +54,15 @@ def expected(values, lo, li, hi, hi_inc, domain):
     return set(np.flatnonzero(m).tolist())
 
 
-@pytest.mark.parametrize("bins", [1, 3, 7, 32])
+@pytest.mark.parametrize("bins, pure", [(1, 0), (3, 0), (7, 100), (32, 0), (32, 100)])
 @pytest.mark.parametrize("name", list(CASES))
-def test_ranges_exact(name, bins):
+def test_ranges_exact(name, bins, pure):
     domain, make, kind = CASES[name]
     rng = np.random.default_rng(1)
     values = make(rng)
     assert choose_encoding(values, domain)[0].kind == kind
     n = len(values) + 7  # a few NULL users at the end
-    idx = range_index(values, domain, bins, n)
+    idx = range_index(values, domain, bins, n, pure=pure)
     probes = list(values[:25]) + [values.min(), values.max()] + ([0.1, -0.01, 1e300, -1e300] if domain == "float"
                                                                   else [0, -1, 10**18, -(10**18)])
     sparse = BitMap(rng.choice(n, 40, replace=False).tolist())

@@ -32,6 +32,7 @@ from portrait.segments.ranges import key_dtype, snap_bounds, to_bitmap
 
 FORMAT, VERSION, MAGIC = "portrait.bitmaps", 2, b"PRBM2\n"
 MAX_DISTINCT = 5000
+PURE_BINS = 100  # a numeric tag with fewer distinct values gets one bin per value (e.g. age)
 
 
 def default_bins(n_known: int) -> int:
@@ -78,7 +79,7 @@ def _groups(codes: np.ndarray, n_codes: int) -> list[np.ndarray]:
 
 
 def _write_range(w: TagWriter, ords: np.ndarray, values: np.ndarray, domain: str, bins: int | None,
-                 prefix: str = "") -> dict:
+                 prefix: str = "", pure_bins: int = PURE_BINS) -> dict:
     """Keys, bins (ordinal-sorted pairs; none for a one-value bin) and cumulative bitmaps."""
     enc, keys = choose_encoding(values, domain)
     meta = enc.meta()
@@ -88,7 +89,12 @@ def _write_range(w: TagWriter, ords: np.ndarray, values: np.ndarray, domain: str
     dtype = key_dtype(enc.max_key)
     meta["key_dtype"] = np.dtype(dtype).name
     order = np.argsort(keys, kind="stable")
-    bounds = snap_bounds(keys[order], bins or default_bins(len(keys))) if len(keys) else [0]
+    sorted_keys = keys[order]
+    changes = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
+    if len(keys) and len(changes) < pure_bins:  # few values: one bin per value, no boundary scans ever
+        bounds = [0, *changes.tolist(), len(keys)]
+    else:
+        bounds = snap_bounds(sorted_keys, bins or default_bins(len(keys))) if len(keys) else [0]
     cum, meta_bins = BitMap(), []
     for j in range(len(bounds) - 1):
         idx = order[bounds[j]:bounds[j + 1]]
@@ -142,7 +148,7 @@ def _categorical(w: TagWriter, col: pa.Array, type_: str, max_distinct: int) -> 
     w.header.update(values=values, counts=counts)
 
 
-def _weighted_set(w: TagWriter, col: pa.Array) -> None:
+def _weighted_set(w: TagWriter, col: pa.Array, pure_bins: int = PURE_BINS) -> None:
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
     parents = pc.list_parent_indices(col).to_numpy(zero_copy_only=False)
@@ -167,13 +173,13 @@ def _weighted_set(w: TagWriter, col: pa.Array) -> None:
             w.bitmap(f"k{j}.known", p[known])
         if entry["known"]:
             kb = max(1, min(8, entry["known"] // 30_000))  # fewer bins per key: cum bitmaps cost space
-            entry["enc"] = _write_range(w, p[known], vals[known], "float", kb, prefix=f"k{j}.")
+            entry["enc"] = _write_range(w, p[known], vals[known], "float", kb, f"k{j}.", pure_bins)
         entries.append(entry)
     w.header.update(keys=keys, entries=entries)
 
 
 def build_tag(col: pa.Array, tag: str, type_: str, path: Path, max_distinct: int = MAX_DISTINCT,
-              bins: int | None = None) -> dict:
+              bins: int | None = None, pure_bins: int = PURE_BINS) -> dict:
     """Write one tag's file; returns its manifest entry."""
     t0 = time.perf_counter()
     if isinstance(col, pa.ChunkedArray):
@@ -187,17 +193,17 @@ def build_tag(col: pa.Array, tag: str, type_: str, path: Path, max_distinct: int
         _categorical(w, col, type_, max_distinct)
     elif kind == "range":
         ords, values, domain = _numeric(col, type_)
-        w.header["enc"] = _write_range(w, ords, values, domain, bins)
+        w.header["enc"] = _write_range(w, ords, values, domain, bins, "", pure_bins)
         w.header["domain"] = domain
     else:
-        _weighted_set(w, col)
+        _weighted_set(w, col, pure_bins)
     size = w.write(path)
     return {"kind": w.header["kind"], "type": type_, "file": f"tags/{path.name}", "bytes": size,
             "seconds": round(time.perf_counter() - t0, 4)}
 
 
 def build_index(profiles: str | Path, tags: Sequence[Any], out_dir: str | Path,
-                max_distinct: int = MAX_DISTINCT, bins: int | None = None) -> dict:
+                max_distinct: int = MAX_DISTINCT, bins: int | None = None, pure_bins: int = PURE_BINS) -> dict:
     """Index every tag of `tags` (objects with .id and .type) present in the profile table."""
     t0 = time.perf_counter()
     out = Path(out_dir)
@@ -215,7 +221,8 @@ def build_index(profiles: str | Path, tags: Sequence[Any], out_dir: str | Path,
         if tag.id not in columns:
             continue
         col = pf.read(columns=[tag.id]).column(0)
-        manifest["tags"][tag.id] = build_tag(col, tag.id, tag.type, out / "tags" / f"{tag.id}.prbm", max_distinct, bins)
+        manifest["tags"][tag.id] = build_tag(col, tag.id, tag.type, out / "tags" / f"{tag.id}.prbm", max_distinct,
+                                             bins, pure_bins)
     manifest["bytes"] = sum(t["bytes"] for t in manifest["tags"].values()) + (out / "users.arrow").stat().st_size
     manifest["build_seconds"] = round(time.perf_counter() - t0, 3)
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))

@@ -2,8 +2,9 @@
 
 Range encoding (Chan & Ioannidis) over equal-frequency bins of the order-preserving key
 (encoding.py): bins cut the users sorted by key into B parts, each cut moved to the nearest
-change of value, so a bin never splits a heavy value and a tag with few values gets one pure
-bin per value; `cum[j]` is the bitmap of bins 0..j. A key range [a, b] is then
+change of value, so a bin never splits a heavy value; a tag with < 100 distinct values (age,
+counts) gets one bin per value and never needs a boundary check. `cum[j]` is the bitmap of
+bins 0..j. A key range [a, b] is then
 
     cum[last bin inside] − cum[first bin inside − 1]          (one bitmap op)
     ∪ the users of at most two boundary bins whose key is in [a, b]
