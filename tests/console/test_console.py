@@ -40,7 +40,7 @@ def ensure_saved(server):
         assert api(server, "POST", "/v1/segments", json={"name": SAVED, "expression": GERMAN_CHAMPIONS})["ok"]
 
 
-def test_sign_in_refuses_a_wrong_key_then_shows_the_key_and_its_scopes(page, console_server):
+def test_sign_in_refuses_a_wrong_key_then_shows_the_key_and_its_scopes(page, console_server, shoot):
     page.watch.allowed.append("401")  # the refused key's request is logged by the browser itself
     page.goto(console_server.url + "/")
     page.evaluate("localStorage.clear(); sessionStorage.clear()")
@@ -49,6 +49,7 @@ def test_sign_in_refuses_a_wrong_key_then_shows_the_key_and_its_scopes(page, con
     page.click("#signin")
     page.wait_for_selector(".login .error:not([hidden])")
     assert "not accepted" in page.inner_text(".login .error")
+    shoot(page, "login")
     page.fill("#api-key", console_server.key)
     page.check("#remember")
     page.click("#signin")

@@ -1,6 +1,6 @@
 // DOM building without innerHTML (so no value from the API is ever parsed as HTML) and formatting.
 
-import { getLang, t } from "./i18n.js";
+import { getLang, t, word } from "./i18n.js";
 
 /** h("div", {class: "x", onclick: fn}, child, [children], "text") → an element. */
 export function h(tag, attrs = {}, ...children) {
@@ -74,7 +74,7 @@ export function fmtValue(value, tag = {}) {
     case "integer":
     case "number": {
       const s = fmtNum(value);
-      return tag.unit ? `${s} ${tag.unit}` : s;
+      return tag.unit ? `${s} ${word(tag.unit)}` : s;
     }
     default:
       if (Array.isArray(value)) return value.map((v) => (typeof v === "object" ? v.key ?? JSON.stringify(v) : v)).join(", ");

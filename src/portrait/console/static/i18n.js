@@ -390,6 +390,18 @@ const GLOSSARY = {
   "高价值": "High value",
 };
 
+// Units and event types as catalogs and sources usually write them (shown as written when unknown).
+const ZH_WORDS = {
+  days: "天", day: "天", orders: "单", order: "单", events: "次", times: "次", hours: "小时", items: "件",
+  purchase: "购买", return: "退货", view: "浏览", cart: "加购", favorite: "收藏", unfavorite: "取消收藏",
+  search: "搜索", rate: "评分", click: "点击", share: "分享",
+};
+
+/** A unit or event type in the interface language. */
+export function word(text) {
+  return lang === "zh" && text && ZH_WORDS[text] ? ZH_WORDS[text] : text;
+}
+
 let lang = localStorage.getItem(STORE) === "zh" ? "zh" : "en";
 const listeners = new Set();
 

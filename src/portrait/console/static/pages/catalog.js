@@ -4,7 +4,7 @@
 import * as api from "../api.js";
 import * as charts from "../charts.js";
 import { clear, errorBox, fmtInt, fmtNum, fmtPct, fmtTime, fmtValue, h } from "../dom.js";
-import { kindName, localName, nodeName, otherName, t } from "../i18n.js";
+import { kindName, localName, nodeName, otherName, t, word } from "../i18n.js";
 import { href } from "../router.js";
 
 // The field's usual level-1 order (as the profile service orders groups); others follow by name.
@@ -124,7 +124,7 @@ function tagDetail(tag) {
     [t("tags.owner"), tag.owner],
     [t("tags.computed"), fmtTime(tag.computed_at || stats.computed_at)],
     tag.freshness ? [t("tags.freshness"), tag.freshness] : null,
-    tag.unit ? [t("tags.unit"), tag.unit] : null,
+    tag.unit ? [t("tags.unit"), word(tag.unit)] : null,
     [t("tags.coverage"), h("span", {}, h("strong", { id: "coverage" }, fmtPct(tag.coverage)), " ",
       h("span", { class: "muted" }, t("tags.coverage.detail", { covered: fmtInt(stats.covered), users: fmtInt(stats.users) })))],
     tag.depends_on?.length ? [t("tags.depends"), tag.depends_on.map((d) => [h("a", { href: href("tags", d) }, d), " "])] : null,

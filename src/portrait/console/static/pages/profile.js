@@ -3,7 +3,7 @@
 
 import * as api from "../api.js";
 import { clear, errorBox, fmtInt, fmtNum, fmtPct, fmtTime, fmtValue, h, locale } from "../dom.js";
-import { kindName, localName, nodeName, t } from "../i18n.js";
+import { kindName, localName, nodeName, t, word } from "../i18n.js";
 import { go, href } from "../router.js";
 
 const LEVEL1 = ["人口属性", "用户价值", "消费特征", "兴趣偏好", "生命周期", "行为特征", "预测标签"];
@@ -157,7 +157,7 @@ function eventItem(e) {
     e.amount != null ? `${t("profile.events.amount")} ${fmtNum(e.amount)}` : ""].filter(Boolean).join(" · ");
   return h("li", { class: `event type-${e.event_type}` },
     h("span", { class: "time" }, time),
-    h("span", {}, h("span", { class: `pill ev-${e.event_type}` }, e.event_type),
+    h("span", {}, h("span", { class: `pill ev-${e.event_type}`, title: e.event_type }, word(e.event_type)),
       e.pending ? h("span", { class: "pill live" }, t("profile.events.pending")) : null),
     h("span", { class: "num" }, numbers),
     h("span", { class: "what", title: what }, what));
