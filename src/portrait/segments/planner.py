@@ -62,6 +62,7 @@ class Planner:
         self.hashes = hashes
         self.warnings: list[str] = []
         self.members: dict[str, BitMap] = {}
+        self._costs: dict[int, float] = {}
         preds = leaves(bound.root)
         self.sql_preds = [p for p in preds if not self.indexable(p)]
         self.sql: dict[int, tuple[BitMap, BitMap]] = {}
@@ -170,27 +171,54 @@ class Planner:
     def _union(parts: list, within) -> BitMap:
         if not parts:
             return EMPTY
-        out = parts[0] if len(parts) == 1 else FrozenBitMap.union(*parts)
-        return out & within if within is not None else out
+        if len(parts) == 1:
+            return parts[0] if within is None else parts[0] & within
+        out = FrozenBitMap.union(*parts)
+        return out if within is None else out & within
 
     # -- structure ---------------------------------------------------------------------------
     def cost(self, node: BoundNode) -> float:
+        """Estimated share of users for whom a node is TRUE: AND runs its most selective child
+        first, so every later child works on the fewest candidates. Ranges get a small penalty
+        (a boundary check) over bitmap lookups of the same selectivity."""
+        key = id(node)
+        if key not in self._costs:
+            self._costs[key] = self._estimate(node)
+        return self._costs[key]
+
+    def _estimate(self, node: BoundNode) -> float:
+        n = max(self.index.n, 1)
         if isinstance(node, Pred):
             if id(node) in self.sql:
-                return 0.5
+                return len(self.sql[id(node)][0]) / n
+            kind = self.index.kind(node.tag)
             if node.kind == "range":
                 r = self._range_index(node)
-                return r.cost if r is not None else 0.0
-            if node.kind == "in" and self.index.kind(node.tag) == "eq":
+                if r is None:
+                    return 0.0
+                keys = [r.key_range(*x) for x in node.ranges]
+                share = sum(r.share(a, b) for a, b in keys) * len(r.known) / n
+                share = (len(r.known) / n - share) if node.negated else share
+                # a boundary-bin check costs more than a bitmap op: run it last, on the fewest users,
+                # where `count` only counts it
+                return min(1.0, share) + (0.5 if any(r.needs_check(a, b) for a, b in keys) else 0.05)
+            if node.kind == "in" and kind == "eq":
                 counts = self.index.counts(node.tag)
-                share = sum(counts.get(v, 0) for v in node.values) / max(self.index.n, 1)
-                return (1 - share) if node.negated else share
-            return 1.5 if node.kind == "like" else 1.0
+                share = sum(counts.get(v, 0) for v in node.values) / n
+                return (len(self.index.known(node.tag)) / n - share) if node.negated else share
+            if node.kind == "has" and kind == "wset":
+                return len(self.index.has(node.tag, node.values[0])) / n
+            return 0.5
         if isinstance(node, Ref):
-            return 1.0 if node.name in self.members else 5.0
+            return len(self.members[node.name]) / n if node.name in self.members else 0.5
         if isinstance(node, BNot):
-            return self.cost(node.child)
-        return sum(self.cost(c) for c in node.children)
+            return max(0.0, 1.0 - self.cost(node.child))
+        if isinstance(node, BAnd):
+            out = 1.0
+            for c in node.children:
+                out *= self.cost(c)
+            return out
+        return min(1.0, sum(self.cost(c) for c in node.children))
 
     def members_of(self, ref: Ref) -> BitMap:
         m = self.members.get(ref.name)
@@ -241,7 +269,7 @@ class Planner:
             return self.true(node.child, within)
         if isinstance(node, BOr):
             cur = within
-            for c in sorted(node.children, key=self.cost):
+            for c in sorted(node.children, key=self.cost, reverse=True):
                 cur = self.false(c, cur)
                 if not cur:
                     break

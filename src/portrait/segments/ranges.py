@@ -92,13 +92,18 @@ class RangeIndex:
     def _partial(self, j: int, a: int, b: int, within) -> np.ndarray:
         """Ordinals of bin j with key in [a, b] (and in `within`), from the bin's pairs."""
         ords, keys = self.pairs_at(j)
-        if within is not None and len(within) < len(ords):
+        if self._restrict(within, j):
             cand = ordinals((within & self._cum(j)) - self._cum(j - 1))  # `within` users of this bin
             pos = np.searchsorted(ords, cand)
             k = keys[pos]
             return cand[(k >= a) & (k <= b)]
         hit = ords[(keys >= a) & (keys <= b)]
         return hit
+
+    def _restrict(self, within, j: int) -> bool:
+        """Check only `within`'s users of bin j (two bitmap ops and a binary search) unless they
+        are most of the population, when a sequential scan of the bin is cheaper."""
+        return within is not None and len(within) * 2 < len(self.known)
 
     def _full(self, lo_full: int, hi_full: int, within):
         top, bottom = self._cum(hi_full), self._cum(lo_full - 1)
@@ -118,7 +123,7 @@ class RangeIndex:
         out = self._full(lo_full, hi_full, within) if lo_full <= hi_full else None
         for j in partial:
             part = to_bitmap(self._partial(j, a, b, within))
-            if within is not None and not (len(within) < self.bins[j][2]):
+            if within is not None and not self._restrict(within, j):
                 part &= within
             out = part if out is None else out | part
         return out if out is not None else EMPTY
@@ -148,15 +153,26 @@ class RangeIndex:
                 total = within.intersection_cardinality(top) - (within.intersection_cardinality(bottom) if bottom else 0)
         for j in partial:
             hit = self._partial(j, a, b, within)
-            if within is None or len(within) < self.bins[j][2]:
+            if within is None or self._restrict(within, j):
                 total += len(hit)
             else:
                 total += within.intersection_cardinality(to_bitmap(hit))
         return total
 
-    @property
-    def cost(self) -> float:
-        return 2.0 + (1.0 if self.bins and max(c for _, _, c in self.bins) > 200_000 else 0.0)
+    def needs_check(self, a: int, b: int) -> bool:
+        """Whether [a, b] cuts through a bin (its users' keys must then be checked)."""
+        plan = self._plan(max(a, 0), min(b, self.encoding.max_key))
+        return plan is not None and bool(plan[2])
+
+    def share(self, a: int, b: int) -> float:
+        """Estimated share of `known` with key in [a, b] (bins overlapping it; partial ones halved)."""
+        plan = self._plan(max(a, 0), min(b, self.encoding.max_key))
+        total = sum(c for _, _, c in self.bins) or 1
+        if plan is None:
+            return 0.0
+        lo_full, hi_full, partial = plan
+        inside = sum(self.bins[j][2] for j in range(lo_full, hi_full + 1)) + sum(self.bins[j][2] / 2 for j in partial)
+        return inside / total
 
 
 def snap_bounds(sorted_keys: np.ndarray, bins: int) -> list[int]:
