@@ -74,13 +74,16 @@ def _nulls(rng, arr: pa.Array, rate: float) -> pa.Array:
 
 
 def _skewed(rng, n: int, card: int) -> np.ndarray:
-    p = 1.0 / np.arange(1, card + 1) ** 0.8
-    return rng.choice(card, n, p=p / p.sum()).astype(np.int32)
+    """Zipf-like codes (p ∝ 1/rank^0.8), by inverting the CDF (rng.choice with p is slow at 100M)."""
+    cdf = np.cumsum(1.0 / np.arange(1, card + 1) ** 0.8)
+    return np.minimum(np.searchsorted(cdf, rng.random(n) * cdf[-1]), card - 1).astype(np.int32)
 
 
-def _enum(rng, n, card, skew=True):
+def _enum(rng, n, card, skew=True, null_rate=0.0):
+    """Dictionary-encoded strings (Parquet stores them as strings; DuckDB reads VARCHAR)."""
     codes = _skewed(rng, n, card) if skew else rng.integers(0, card, n).astype(np.int32)
-    return pa.DictionaryArray.from_arrays(codes, pa.array([f"v{i}" for i in range(card)])).cast(pa.string())
+    mask = (rng.random(n) < null_rate) if null_rate else None
+    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=mask), pa.array([f"v{i}" for i in range(card)]))
 
 
 def _wset(rng, n: int, keys: int, prefix: str, max_keys: int) -> pa.Array:
@@ -97,10 +100,27 @@ def _wset(rng, n: int, keys: int, prefix: str, max_keys: int) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(offsets), items, mask=pa.array(np.r_[null]))
 
 
+CHUNK = 5_000_000  # users generated and written at a time (bounded memory at 100M)
+
+
 def generate(path: Path, n: int, seed: int, five_only: bool) -> list[Tag]:
-    """Write profiles.parquet (sorted user ids) and return the tag list."""
-    rng = np.random.default_rng(seed)
-    cols: dict[str, pa.Array] = {"user_id": pa.array(np.char.add("u", np.char.zfill(np.arange(n).astype(str), 10)))}
+    """Write profiles.parquet (sorted user ids) chunk by chunk; return the tag list."""
+    writer, tags = None, []
+    for i, start in enumerate(range(0, n, CHUNK)):
+        tags, table = _chunk(np.random.default_rng([seed, i]), start, min(CHUNK, n - start), five_only)
+        if writer is None:
+            writer = pq.ParquetWriter(path, table.schema, compression="zstd")
+        writer.write_table(table, row_group_size=1 << 20)
+    writer.close()
+    return tags
+
+
+def _chunk(rng, start: int, n: int, five_only: bool) -> tuple[list[Tag], pa.Table]:
+    import pyarrow.compute as pc
+
+    digits = pc.utf8_lpad(pa.array(np.arange(start, start + n)).cast(pa.large_string()), 10, "0")
+    cols: dict[str, pa.Array] = {"user_id": pc.binary_join_element_wise(pa.scalar("u", pa.large_string()), digits,
+                                                                       pa.scalar("", pa.large_string()))}
     tags: list[Tag] = []
 
     def add(t: Tag, arr: pa.Array) -> None:
@@ -112,12 +132,12 @@ def generate(path: Path, n: int, seed: int, five_only: bool) -> list[Tag]:
     for card in ENUM_CARDS:
         t = tag(f"e{card}", "enum", [f"v{i}" for i in range(card)])
         if not five_only or t.id in FIVE_COLUMNS:
-            add(t, _nulls(rng, _enum(rng, n, card, skew=card not in (2, 10)), 0.02))
+            add(t, _enum(rng, n, card, skew=card not in (2, 10), null_rate=0.02))
     for i in range(5):
         add(tag(f"b{i}", "bool"), _nulls(rng, pa.array(rng.random(n) < 0.3 + 0.1 * i), 0.05) if not five_only else None)
     if not five_only:
-        add(tag("city", "string"), _nulls(rng, _enum(rng, n, 3000), 0.03))
-        add(tag("channel", "string"), _nulls(rng, _enum(rng, n, 40), 0.0))
+        add(tag("city", "string"), _enum(rng, n, 3000, null_rate=0.03))
+        add(tag("channel", "string"), _enum(rng, n, 40))
         add(tag("device_model", "string"), _nulls(rng, pa.array(np.char.add("d", rng.integers(0, 200_000, n).astype(str))), 0.1))
     ints = {
         "age": lambda: rng.integers(12, 90, n), "orders_90d": lambda: rng.poisson(2.0, n), "orders_365d": lambda: rng.poisson(6, n),
@@ -150,9 +170,7 @@ def generate(path: Path, n: int, seed: int, five_only: bool) -> list[Tag]:
         add(tag("genre", "weighted_set"), _wset(rng, n, 20, "g", 5))
         add(tag("interest", "weighted_set"), _wset(rng, n, 50, "k", 8))
         add(tag("brand", "weighted_set"), _wset(rng, n, 500, "b", 6))
-    table = pa.table(cols)
-    pq.write_table(table, path, row_group_size=1 << 20, compression="zstd")
-    return tags
+    return tags, pa.table(cols)
 
 
 def pct(values: list[float], q: float) -> float:

@@ -127,3 +127,30 @@ def test_cli_error_envelope(seg_movielens):
     assert isinstance(result.exception, SegmentError)
     e = result.exception
     assert e.status == 400 and e.to_dict()["hint"] == "did you mean `gender`?"
+
+
+def test_refresh_records_errors_instead_of_failing(seg_movielens):
+    """A saved segment that no longer evaluates (its tag is gone) gets an error entry; others go on."""
+    from portrait.segments.store import SegmentStore
+
+    root = seg_movielens.root
+    service.save(root, "seniors", "age >= 65", replace=True)
+    with SegmentStore(seg_movielens.root / "warehouse").edit() as stored:
+        stored["ghost"] = {"name": "ghost", "kind": "expression", "expression": "shoe_size > 40", "history": []}
+    results = {r["name"]: r for r in service.refresh(root)}
+    assert "unknown tag `shoe_size`" in results["ghost"]["error"]
+    assert results["seniors"]["size"] == sql_count(seg_movielens.snapshot, "age >= 65")
+    service.delete(root, "ghost")
+
+
+def test_pipeline_registers_the_hooks(seg_movielens):
+    from portrait import pipeline
+    from portrait.segments.hooks import bitmap_index, refresh_segments
+
+    assert bitmap_index in pipeline.ARTIFACT_BUILDERS and refresh_segments in pipeline.POST_PUBLISH
+    snap = seg_movielens.snapshot
+    assert snap.manifest.files["bitmaps"] == "bitmaps/manifest.json"
+    manifest = json.loads((snap.path / "bitmaps" / "manifest.json").read_text())
+    assert manifest["users"] == snap.manifest.users
+    assert manifest["tags"]["gender"]["kind"] == "eq" and manifest["tags"]["age"]["kind"] == "range"
+    assert manifest["tags"]["genre_interest"]["kind"] == "wset"

@@ -88,6 +88,8 @@ def _write_range(w: TagWriter, ords: np.ndarray, values: np.ndarray, domain: str
         meta["dict_dtype"] = str(enc.dictionary.dtype)
     dtype = key_dtype(enc.max_key)
     meta["key_dtype"] = np.dtype(dtype).name
+    keys = keys.astype(dtype, copy=False)  # narrower keys: less memory, radix sort for ≤ 16 bits
+    ords = ords.astype(np.uint32, copy=False)
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     changes = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1

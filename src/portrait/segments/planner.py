@@ -5,8 +5,9 @@ AND is TRUE where all children are TRUE and FALSE where any is FALSE, OR the rev
 TRUE set of the root is the segment, so `NOT x = 'a'` excludes users whose x is NULL, exactly as
 DuckDB's WHERE does.
 
-AND evaluates its cheapest children first and passes the survivors down as `within`, so a range
-after a selective enum runs on a few thousand candidates instead of the whole population.
+AND evaluates its most selective children first (estimated from value counts and bin sizes)
+and passes the survivors down as `within`, so a range after a selective enum runs on a few
+thousand candidates instead of the whole population; `count` only counts the last child.
 Predicates the index cannot answer (no index, a high-cardinality string) arrive precomputed from
 the SQL fallback as (TRUE, UNKNOWN) bitmaps.
 """
@@ -21,6 +22,7 @@ from pyroaring import BitMap, FrozenBitMap
 
 from portrait.segments.bind import BAnd, BNot, BOr, Bound, BoundNode, Pred, Ref, suggest
 from portrait.segments.index import EMPTY, BitmapIndex
+from portrait.segments.ranges import ordinals, to_bitmap
 
 # Fallback: predicates → {id(pred): (TRUE bitmap, UNKNOWN bitmap)} computed by SQL.
 Fallback = Callable[[list[Pred]], dict[int, tuple[BitMap, BitMap]]]
@@ -233,10 +235,10 @@ class Planner:
         if self.hashes is None:
             raise RuntimeError("split segments need user-id hashes")
         h = self.hashes(ref.split.seed)
-        ords = np.frombuffer(memoryview(parent.to_array()), dtype=np.uint32) if len(parent) else np.zeros(0, np.uint32)
+        ords = ordinals(parent)
         hv = h[ords]
         keep = (hv >= np.uint64(ref.split.lo)) & ((hv < np.uint64(ref.split.hi)) if ref.split.hi < 2**64 else True)
-        return BitMap(ords[keep].tolist()) if len(ords) < 1000 else _from_array(ords[keep])
+        return to_bitmap(ords[keep])
 
     def true(self, node: BoundNode, within=None):
         if isinstance(node, Pred):
@@ -312,8 +314,3 @@ class Planner:
             return "true"
         return "false" if ordinal in self.false(node, w) else "unknown"
 
-
-def _from_array(ords: np.ndarray) -> BitMap:
-    from portrait.segments.index_build import to_bitmap
-
-    return to_bitmap(ords)

@@ -21,7 +21,7 @@ from pyroaring import BitMap
 from portrait.segments.bind import Pred
 from portrait.segments.clock import Clock
 from portrait.segments.errors import SegmentError
-from portrait.segments.index_build import to_bitmap
+from portrait.segments.ranges import to_bitmap
 from portrait.segments.sqlgen import predicate, split_hash, string
 
 _HASHES: dict[tuple[str, int], np.ndarray] = {}
