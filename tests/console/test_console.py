@@ -174,6 +174,21 @@ def test_insight_of_the_saved_segment_shows_tgi(page, console_server, shoot):
     shoot(page, "insight")
 
 
+def test_lookalike_of_the_saved_segment(page, console_server, shoot):
+    if "/v1/segments/{name}/lookalike" not in httpx.get(console_server.url + "/openapi.json").json()["paths"]:
+        pytest.skip("this server has no lookalike route")
+    ensure_saved(console_server)
+    open_console(page, console_server, f"/insight/{SAVED}")
+    page.fill("#lookalike-size", "40")
+    page.click("#lookalike-run")
+    page.wait_for_selector("#lookalike-drivers canvas", timeout=60_000)
+    assert page.locator("#lookalike-members tr").count() == 21  # header + a preview of 20
+    assert "40 lookalike users" in page.inner_text("#lookalike-summary")
+    assert "country=Germany" in page.evaluate(
+        "() => echarts.getInstanceByDom(document.querySelector('#lookalike-drivers')).getOption().yAxis[0].data.join('|')")
+    shoot(page, "lookalike")
+
+
 def test_language_switch_to_chinese_is_remembered(page, console_server, shoot):
     ensure_saved(console_server)
     open_console(page, console_server, "/tags/rfm_segment")

@@ -25,7 +25,7 @@ window.addEventListener("resize", () => live.forEach((c) => c.resize()));
 const truncate = (s, n = 22) => (String(s).length > n ? `${String(s).slice(0, n - 1)}…` : String(s));
 
 /** Horizontal bars, largest first at the top: [{label, value}] → counts per value. */
-export function hbar(el, rows, { name = "", color = PALETTE[0], format = fmtNum } = {}) {
+export function hbar(el, rows, { name = "", color = PALETTE[0], format = fmtNum, labelWidth = 22 } = {}) {
   const data = [...rows].reverse();
   const chart = init(el, Math.max(140, 26 * data.length + 50));
   chart.setOption({
@@ -34,7 +34,7 @@ export function hbar(el, rows, { name = "", color = PALETTE[0], format = fmtNum 
     grid: { left: 8, right: 60, top: 10, bottom: 20, containLabel: true },
     tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: format },
     xAxis: { type: "value", axisLabel: { formatter: (v) => format(v) } },
-    yAxis: { type: "category", data: data.map((r) => truncate(r.label)), axisTick: { show: false } },
+    yAxis: { type: "category", data: data.map((r) => truncate(r.label, labelWidth)), axisTick: { show: false } },
     series: [{ name, type: "bar", data: data.map((r) => r.value), barMaxWidth: 18,
       label: { show: true, position: "right", formatter: (p) => format(p.value) } }],
   });

@@ -9,7 +9,7 @@ import { localName, t } from "../i18n.js";
 import { go, href } from "../router.js";
 import { lookalikeView } from "./lookalike.js";
 
-export async function render(main, { args, query }) {
+export async function render(main, { args, query, me }) {
   const [name] = args;
   const baseName = query.base || "";
   const [catalog, segments] = await Promise.all([api.tags(), api.api("/v1/segments").catch((e) => e)]);
@@ -50,7 +50,7 @@ export async function render(main, { args, query }) {
     clear(body).append(e.status === 404 && e.code === "not_found" && /route/.test(e.message) ? h("p", { class: "notice" }, t("ins.unavailable")) : errorBox(e));
     return null;
   }
-  clear(body).append(reportView(report, tagsById, name, baseName), lookalikeView(name));
+  clear(body).append(reportView(report, tagsById, name, baseName), lookalikeView(name, me));
   return null;
 }
 
