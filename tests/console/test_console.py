@@ -218,6 +218,16 @@ def test_language_switch_to_chinese_is_remembered(page, console_server, shoot):
     assert page.evaluate("localStorage.getItem('portrait.lang')") == "en"
 
 
+def test_every_interface_string_exists_in_both_languages(page, console_server):
+    open_console(page, console_server, "/tags")
+    missing = page.evaluate("""async () => {
+        const { STRINGS } = await import('/console/strings.js');
+        const en = Object.keys(STRINGS.en), zh = Object.keys(STRINGS.zh);
+        return { zh: en.filter((k) => !zh.includes(k)), en: zh.filter((k) => !en.includes(k)) };
+    }""")
+    assert missing == {"zh": [], "en": []}
+
+
 PAGES = {  # route → what shows the page has drawn
     "/tags": "#tag-tree a.tag-link", "/tags/rfm_segment": "#distribution-chart canvas",
     "/profile": "#user-search", "/profile/12347": "#timeline li.event",
