@@ -31,6 +31,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -341,6 +342,8 @@ def run_child(kind: str, spec: dict, result_file: Path, timeout: float, min_free
             os.kill(proc.pid, signal.SIGKILL)
             pid, status, usage = os.wait4(proc.pid, 0)
             proc.returncode = -9
+            # a killed DuckDB leaves its spill files behind (ingest spills to portrait-duckdb-<pid>)
+            shutil.rmtree(Path(tempfile.gettempdir()) / f"portrait-duckdb-{proc.pid}", ignore_errors=True)
             return {"error": stop, "peak_rss": usage.ru_maxrss * 1024, "psutil_rss": sampled,
                     "load": [round(load0, 2), round(os.getloadavg()[0], 2)]}
         time.sleep(0.05)
