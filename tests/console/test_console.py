@@ -147,6 +147,8 @@ def test_segment_builder_counts_live_saves_exports_and_explains(page, console_se
     page.click("#explain-go")
     page.wait_for_selector("#explain-verdict.no")
     assert page.locator("#explain-result .clause[data-result=false]").count() >= 1
+    page.locator(".explain .examples button.chip").first.click()  # a member offered as an example
+    page.wait_for_selector("#explain-verdict.yes")
     shoot(page, "segments")
 
     # the text is editable too: typing re-parses it into rows
@@ -160,6 +162,17 @@ def test_segment_builder_counts_live_saves_exports_and_explains(page, console_se
         "s => [...s.selectedOptions].map(o => o.value).sort()") == ["Champions", "Loyal Customers"]
     expected = segments.count(console_server.root, typed)["size"]
     page.wait_for_selector(f"#count-value[data-count='{expected}']")
+
+
+def test_a_mistyped_expression_is_pointed_at(page, console_server):
+    page.watch.allowed.append("400")  # the count request the browser logs as failed
+    open_console(page, console_server, "/segments/new")
+    page.fill("#expression", "country = 'Germany' AND rfm_segment =")
+    page.wait_for_selector("#expression-error:not([hidden]) pre.caret")
+    error = page.inner_text("#expression-error")
+    assert "expected a value" in error and error.rstrip().endswith("^")
+    page.fill("#expression", "country = 'Germany'")
+    page.wait_for_selector("#expression-error", state="hidden")
 
 
 def test_insight_of_the_saved_segment_shows_tgi(page, console_server, shoot):
@@ -246,3 +259,5 @@ def test_every_page_draws_from_the_local_server_alone(page, console_server, rout
     page.wait_for_selector(PAGES[route], state="attached")
     page.wait_for_load_state("networkidle")
     assert urls and all(u.startswith(console_server.url) for u in urls), urls
+    text = page.inner_text("main")
+    assert "[object" not in text and "undefined" not in text and "NaN" not in text

@@ -2,7 +2,7 @@
 // the expression tree with each clause marked true or false and the user's values beside it.
 
 import * as api from "../api.js";
-import { clear, errorBox, h } from "../dom.js";
+import { add, clear, errorBox, h } from "../dom.js";
 import { t } from "../i18n.js";
 
 export function explainView(seg) {
@@ -23,7 +23,7 @@ export function explainView(seg) {
   const members = h("p", { class: "examples" });
   api.api(`/v1/segments/${encodeURIComponent(seg.name)}/users?limit=3`).then((page) => {
     if (!page.users.length) return;
-    members.append(h("span", { class: "muted small" }, t("seg.explain.members")), " ", page.users.map((u) => [
+    add(members, h("span", { class: "muted small" }, t("seg.explain.members")), " ", page.users.map((u) => [
       h("button", { type: "button", class: "chip", onclick: () => { input.value = u; form.requestSubmit(); } }, u), " "]));
   }).catch(() => {});
   return h("div", { class: "explain" }, h("h2", {}, t("seg.explain")), form, members, out);

@@ -4,7 +4,7 @@
 
 import * as api from "../api.js";
 import * as charts from "../charts.js";
-import { clear, errorBox, fmtInt, fmtNum, fmtPct, fmtTime, fmtValue, h } from "../dom.js";
+import { add, clear, errorBox, fmtInt, fmtNum, fmtPct, fmtTime, fmtValue, h } from "../dom.js";
 import { localName, t } from "../i18n.js";
 import { go, href } from "../router.js";
 import { lookalikeView } from "./lookalike.js";
@@ -38,7 +38,7 @@ export async function render(main, { args, query, me }) {
   const body = h("div", { id: "insight" });
   main.append(h("h1", {}, t("ins.title")), form, body);
   if (!name) {
-    body.append(h("p", { class: "muted" }, list.length ? t("ins.pick") : t("seg.saved.none")),
+    add(body, h("p", { class: "muted" }, list.length ? t("ins.pick") : t("seg.saved.none")),
       list.length ? null : h("a", { class: "button", href: href("segments", "new") }, t("seg.new")));
     return null;
   }

@@ -2,7 +2,7 @@
 // tags with their probability, real-time tags, and recent events as a timeline.
 
 import * as api from "../api.js";
-import { clear, errorBox, fmtInt, fmtNum, fmtPct, fmtTime, fmtValue, h, locale } from "../dom.js";
+import { add, clear, errorBox, fmtInt, fmtNum, fmtPct, fmtTime, fmtValue, h, locale } from "../dom.js";
 import { kindName, localName, nodeName, t, word } from "../i18n.js";
 import { go, href } from "../router.js";
 
@@ -47,7 +47,7 @@ function examples() {
     const seg = (Array.isArray(list) ? list : []).find((s) => s.size);
     if (!seg) return;
     const page = await api.api(`/v1/segments/${encodeURIComponent(seg.name)}/users?limit=5`);
-    box.append(h("span", { class: "muted small" }, t("profile.examples", { name: seg.name })), " ",
+    add(box, h("span", { class: "muted small" }, t("profile.examples", { name: seg.name })), " ",
       page.users.map((u) => [h("a", { href: href("profile", u), class: "chip" }, u), " "]));
   }).catch(() => {});
   return box;

@@ -3,7 +3,7 @@
 
 import * as api from "../api.js";
 import { builder, emptyCondition } from "../builder.js";
-import { clear, debounce, download, errorBox, fmtInt, fmtPct, h } from "../dom.js";
+import { add, clear, debounce, download, errorBox, fmtInt, fmtPct, h } from "../dom.js";
 import { conditionText, ExprError, toRows, toText } from "../expr.js";
 import { t } from "../i18n.js";
 import { go, href } from "../router.js";
@@ -87,7 +87,7 @@ export async function render(main, { args, query, me }) {
       if (e.name === "AbortError" || mine !== seq) return;
       clear(countBox).append(h("span", { class: "muted" }, t("common.none")));
       exprError.hidden = false;
-      clear(exprError).append(errorText(e, text));
+      add(clear(exprError), errorText(e, text));
     } finally {
       if (mine === seq) countBox.classList.remove("pending");
     }
@@ -193,7 +193,7 @@ async function baseSize(catalog) {
 function showCount(box, data, total) {
   const n = typeof data === "number" ? data : data.size ?? data.count ?? 0;
   const all = (typeof data === "object" && data.users) || total;
-  clear(box).append(
+  add(clear(box),
     h("span", { class: "big", id: "count-value", "data-count": n }, fmtInt(n)), " ",
     h("span", { class: "muted" }, t("seg.count.users")),
     all ? h("div", { class: "muted small" }, t("seg.count.share", { pct: fmtPct(n / all, 2), total: fmtInt(all) })) : null,
