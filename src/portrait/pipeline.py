@@ -119,8 +119,14 @@ def build(
         )
         with engine:
             for table in ("events", "users", "items"):
-                where = " WHERE event_time < as_of()" if table == "events" else ""
-                engine.create_table(table, f"SELECT * FROM read_parquet('{staging.file(table + '.parquet')}'){where}")
+                path = staging.file(table + ".parquet")
+                if table == "events":
+                    # A view, not a copy: each tag query reads only the columns it uses from the
+                    # events store (copying all 13 columns cost ~30% of the tag phase).
+                    engine.execute(f"CREATE OR REPLACE VIEW events AS SELECT * FROM read_parquet('{path}') "
+                                   "WHERE event_time < as_of()")
+                else:
+                    engine.create_table(table, f"SELECT * FROM read_parquet('{path}')")
             schema = canonical_schema(project)
             ctx = SqlContext(cfg.timezone, frozenset(schema["items"]), frozenset(schema["users"]))
             hooks = [make(project) for make in MODEL_HOOKS]

@@ -10,7 +10,7 @@ Design choices:
   reason "missing required field": a user profile needs a user, but the rows are counted, not dropped.
 * `users` and `items` hold one row per key: a later row with an already seen user_id/item_id (by source
   order, then file and line) is quarantined as "duplicate user_id", so profiles never fan out on joins.
-* `event_id` is `<source>:<line>`, or `<source>:<file>:<line>` when a source's path matches several files.
+* `event_id` is `<source>:<line>`, or `<source>:<file name>:<line>` when a source's path matches several files.
 * With `as_of`, events at or after it are accepted but left out of events.parquet (counted in
   `after_as_of`); a naive `as_of` is read in the project's time zone.
 """
@@ -167,8 +167,8 @@ def ingest(
         paths = {t: out_dir / f"{t}.parquet" for t in ("events", "users", "items", "links", "quarantine")}
         cond, params = _as_of_sql(as_of)
         ev_cols = ", ".join(f"CAST({qi(c)} AS {t}) AS {qi(c)}" for c, t in schema["events"].items())
-        _copy(con, f"SELECT {ev_cols} FROM {accepted['events']} WHERE {cond} ORDER BY event_time, source, source_line",
-              paths["events"], params)
+        # No global sort: ordering 10M rows by time cost a third of the ingest and nothing downstream needs it.
+        _copy(con, f"SELECT {ev_cols} FROM {accepted['events']} WHERE {cond}", paths["events"], params)
         for t in ("users", "items"):
             cols = ", ".join(f"CAST({qi(c)} AS {ty}) AS {qi(c)}" for c, ty in schema[t].items())
             _copy(con, f"SELECT {cols} FROM {accepted[t]} ORDER BY {qi(KEYS[t])}", paths[t])
@@ -204,7 +204,8 @@ def _accepted_union(con: duckdb.DuckDBPyConnection, columns: dict[str, str], par
     selects = []
     for k, source, table, multi in parts:
         name = source.name.replace("'", "''")
-        event_id = f"'{name}:' || " + ("__file || ':' || " if multi else "") + "__line"
+        # The file's name, not its path, keeps ids short (they are stored on every event) and stable.
+        event_id = f"'{name}:' || " + ("regexp_extract(__file, '[^/]*$') || ':' || " if multi else "") + "__line"
         special = {"event_id": f"{event_id} AS event_id", "source": f"'{name}' AS source",
                    "source_line": "__line AS source_line"}
         cols = [special.get(c, qi(c)) for c in columns]

@@ -108,8 +108,20 @@ def compute_tags(
             engine.create_table(_tag_table(ct.id), _cast(ct, ct.sql))
         _check_result(engine, ct)
         runs.append(TagRun(ct.id, time.perf_counter() - start, note))
-    cols = ", ".join(f'{_tag_table(ct.id)}.value AS "{ct.id}"' for ct in catalog.tags)
-    joins = " ".join(f"LEFT JOIN {_tag_table(ct.id)} USING (user_id)" for ct in catalog.tags)
+    # One join per table: a built-in's outputs come straight from its shared table (one join for
+    # all its tags instead of one per tag through a casting view).
+    cols, tables = [], []
+    for ct in catalog.tags:
+        if ct.form == "builtin":
+            table = ct.builtin_key()
+            cols.append(f'CAST({table}."{ct.output()}" AS {ct.tag.sql_type}) AS "{ct.id}"')
+        else:
+            table = _tag_table(ct.id)
+            cols.append(f'{table}.value AS "{ct.id}"')
+        if table not in tables:
+            tables.append(table)
+    cols = ", ".join(cols)
+    joins = " ".join(f"LEFT JOIN {t} USING (user_id)" for t in tables)
     engine.create_table(
         PROFILES_TABLE,
         f"SELECT {USERS_TABLE}.user_id{', ' + cols if cols else ''} FROM {USERS_TABLE} {joins} ORDER BY user_id",
