@@ -111,7 +111,7 @@ def fold_inbox(project: Project, staging: Path, as_of: datetime | None = None) -
             new_params = [*as_of_params, *keep_params]
             latest = con.execute(f"SELECT max(event_time) FROM ({new})", new_params).fetchone()[0]
             sql = (f"SELECT * FROM (SELECT * FROM read_parquet('{events}') WHERE {keep} "
-                   f"UNION ALL BY NAME {new}) ORDER BY event_time, source, source_line")
+                   f"UNION ALL BY NAME {new})")
             _replace_parquet(con, sql, [*keep_params, *new_params], events)
             users = staging / "users.parquet"
             if keep != "TRUE" and users.exists():
