@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from portrait.apps.audience import context, insight_index, resolve
-from portrait.apps.insight_compute import compute_insight
+from portrait.apps.insight_compute import OTHER, compute_insight
 from portrait.apps.profiles import catalog, jsonable, taxonomy_order
 from portrait.config import Project
 from portrait.errors import PortraitError
@@ -33,6 +33,23 @@ class InsightError(PortraitError):
 def _meta(t: dict) -> dict:
     return {"id": t["id"], "name": t["name"], "taxonomy": t["taxonomy"], "kind": t["kind"], "type": t["type"],
             "unit": t.get("unit")}
+
+
+def _ordered(values: list[dict], t: dict) -> list[dict]:
+    """Rows in the order people read a tag: an enum's declared order, false before true, else by
+    base share; (other) last."""
+    declared = {str(v): i for i, v in enumerate(t.get("values") or [])}
+    if t["type"] == "bool":
+        declared = {"false": 0, "true": 1}
+
+    def key(r: dict):
+        if r["value"] == OTHER:
+            return (2, 0, "")
+        if declared:
+            return (0, declared.get(str(r["value"]), len(declared)), str(r["value"]))
+        return (1, -r["base_share"], str(r["value"]))
+
+    return sorted(values, key=key)
 
 
 def insight(project: Project | str | Path, segment: str, vs: str | None = "all", snapshot: str | None = None,
@@ -62,6 +79,9 @@ def insight(project: Project | str | Path, segment: str, vs: str | None = "all",
     elif len(seg.members) < min_support:
         warnings.append(f"the segment has {len(seg.members)} users (< min_support {min_support}): every row is low-support")
     by_id = {d["tag"]: d for d in result["tags"]}
+    for tag, d in by_id.items():
+        if d["summary"] == "categorical":
+            d["values"] = _ordered(d["values"], cat[tag])
     ordered = sorted(by_id, key=lambda t: (taxonomy_order(cat[t]["taxonomy"]), t))
     m = ctx.snapshot.manifest
     return jsonable({

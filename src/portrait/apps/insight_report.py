@@ -88,9 +88,13 @@ def launch(playwright):
 
 
 def open_offline(browser, html_path: Path, width: int = 1280):
-    """A page with the report loaded and every non-file request aborted (the report needs none)."""
+    """A page with the report loaded and every non-file request aborted (the report needs none);
+    returns (page, blocked URLs, script errors)."""
     page = browser.new_page(viewport={"width": width, "height": 900})
     blocked: list[str] = []
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
     def guard(route):
         if route.request.url.startswith("file://"):
@@ -102,7 +106,7 @@ def open_offline(browser, html_path: Path, width: int = 1280):
     page.route("**/*", guard)
     page.goto(Path(html_path).resolve().as_uri())
     page.wait_for_selector("body[data-ready='1']", timeout=30_000)
-    return page, blocked
+    return page, blocked, errors
 
 
 def write_pngs(html_path: str | Path, out_dir: str | Path, limit: int | None = None) -> list[str]:
@@ -118,7 +122,7 @@ def write_pngs(html_path: str | Path, out_dir: str | Path, limit: int | None = N
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            page, _blocked = open_offline(browser, Path(html_path))
+            page, _blocked, _errors = open_offline(browser, Path(html_path))
             charts = page.query_selector_all("[data-chart]")
             for el in charts[:limit] if limit else charts:
                 name = "".join(c if c.isalnum() or c in "-_" else "_" for c in el.get_attribute("data-chart")) + ".png"
