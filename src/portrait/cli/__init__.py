@@ -8,6 +8,7 @@ import sys
 import typer
 from rich.markup import escape
 
+from portrait.cli import apps as _apps
 from portrait.cli import models as _models
 from portrait.cli import project as _project
 from portrait.cli import read as _read
@@ -22,7 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for module in (_project, _read, _serve, _models, _segments):
+for module in (_project, _read, _serve, _models, _segments, _apps):
     module.register(app)
 
 
