@@ -256,7 +256,7 @@ def main() -> None:
               f"  (first run, loading bitmaps: {cold:.1f} ms)", flush=True)
 
     # exporting a ~1M-user segment (10% of users at 10M) to Parquet
-    seg = "e10 = 'v0'"
+    seg = "e2 = 'v0'" if args.five_only else "e10 = 'v0'"
     members = Planner(index, bind(seg, tagmap, clock)).evaluate()
     target = min(1_000_000, n // 10)
     from pyroaring import BitMap

@@ -185,7 +185,9 @@ class BitmapIndex:
         """ordinal → user_id (memory-mapped Arrow)."""
         if self._users is None:
             source = pa.memory_map(str(self.root / "users.arrow"), "r")
-            self._users = pa.ipc.open_file(source).read_all().column(0).combine_chunks()
+            col = pa.ipc.open_file(source).read_all().column(0)
+            # one chunk (as written): use it in place; combine_chunks would copy 1 GB at 100M users
+            self._users = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
         return self._users
 
     def ordinal(self, user_id: str) -> int | None:

@@ -120,8 +120,8 @@ class Planner:
             r = self._range_index(p)
             pos = r.ranges(p.ranges, within) if r is not None else EMPTY
             return self.leaf_known(p, within) - pos if p.negated else pos
-        if p.kind == "in" and p.negated and (others := self._others(p)) is not None:
-            return self._union([idx.eq(p.tag, v) for v in others], within)  # x != v: the other values
+        if p.kind == "in" and p.negated and within is None and (others := self._others(p)) is not None:
+            return self._union([idx.eq(p.tag, v) for v in others], None)  # x != v: the other values
         if p.kind == "in":
             parts = [idx.eq(p.tag, v) for v in p.values]
         else:  # like
@@ -136,9 +136,9 @@ class Planner:
         if id(p) not in self.sql and self.index.kind(p.tag) == "eq" and p.kind == "in":
             if p.negated:  # `x != v` is FALSE exactly where x = v
                 return self._union([self.index.eq(p.tag, v) for v in p.values], within)
-            others = self._others(p)
+            others = self._others(p) if within is None else None  # with candidates: (W − NULL) − pos
             if others is not None:
-                return self._union([self.index.eq(p.tag, v) for v in others], within)
+                return self._union([self.index.eq(p.tag, v) for v in others], None)
         return self.leaf_known(p, within) - self.leaf_true(p, within)
 
     def _others(self, p: Pred, most: int = 2) -> list | None:
@@ -203,7 +203,7 @@ class Planner:
                 share = (len(r.known) / n - share) if node.negated else share
                 # a boundary-bin check costs more than a bitmap op: run it last, on the fewest users,
                 # where `count` only counts it
-                return min(1.0, share) + (0.5 if any(r.needs_check(a, b) for a, b in keys) else 0.05)
+                return min(1.0, share) + (1.0 if any(r.needs_check(a, b) for a, b in keys) else 0.05)
             if node.kind == "in" and kind == "eq":
                 counts = self.index.counts(node.tag)
                 share = sum(counts.get(v, 0) for v in node.values) / n

@@ -286,11 +286,11 @@ def refresh(project: Project | str | Path, snapshot: Snapshot | str | None = Non
     """Re-evaluate every saved segment on a snapshot and record sizes and members. A segment
     that no longer evaluates (a tag was removed) gets an error entry instead of failing the build."""
     proj = _project(project)
+    if not SegmentStore(proj.warehouse).file.exists():
+        return []  # nothing saved: a build pays nothing
     snap_id = snapshot.id if isinstance(snapshot, Snapshot) else snapshot
     ctx = context(proj, snap_id)
     store = ctx.store
-    if not store.file.exists():
-        return []
     results, cache = [], {}
     with store.edit() as stored:
         segments = {n: source(d) for n, d in stored.items()}
