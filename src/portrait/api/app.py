@@ -32,10 +32,10 @@ Every answer is `{"ok": true, "data": …}` or `{"ok": false, "status": …, "er
 def routers() -> list:
     out = [system.router, me.router, profiles.router, timeline.router, tags.router, events.router]
     try:  # the segments application may not be installed in every build of Portrait
-        from portrait.api.routes import insight, segments
+        from portrait.api.routes import insight, lookalike, segments
     except ImportError:
         return out
-    return [*out, segments.router, insight.router]
+    return [*out, segments.router, insight.router, lookalike.router]
 
 
 def create_app(project: Project | str | Path = ".", poll: float = 0.2) -> FastAPI:
