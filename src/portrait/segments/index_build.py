@@ -181,8 +181,9 @@ def _weighted_set(w: TagWriter, col: pa.Array, pure_bins: int = PURE_BINS) -> No
 
 
 def build_tag(col: pa.Array, tag: str, type_: str, path: Path, max_distinct: int = MAX_DISTINCT,
-              bins: int | None = None, pure_bins: int = PURE_BINS) -> dict:
-    """Write one tag's file; returns its manifest entry."""
+              bins: int | None = None, pure_bins: int = PURE_BINS, pii: bool = False) -> dict:
+    """Write one tag's file; returns its manifest entry. A PII tag's values are never copied into the
+    index (only its NULL bitmap): its predicates run in DuckDB over the profile table."""
     t0 = time.perf_counter()
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
@@ -191,7 +192,9 @@ def build_tag(col: pa.Array, tag: str, type_: str, path: Path, max_distinct: int
     null = np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))
     w.bitmap("null", null)
     w.header["nulls"] = len(null)
-    if kind == "eq":
+    if pii and kind == "eq":
+        w.header.update(kind="sql", pii=True)
+    elif kind == "eq":
         _categorical(w, col, type_, max_distinct)
     elif kind == "range":
         ords, values, domain = _numeric(col, type_)
@@ -224,7 +227,7 @@ def build_index(profiles: str | Path, tags: Sequence[Any], out_dir: str | Path,
             continue
         col = pf.read(columns=[tag.id]).column(0)
         manifest["tags"][tag.id] = build_tag(col, tag.id, tag.type, out / "tags" / f"{tag.id}.prbm", max_distinct,
-                                             bins, pure_bins)
+                                             bins, pure_bins, pii=getattr(tag, "pii", False))
     manifest["bytes"] = sum(t["bytes"] for t in manifest["tags"].values()) + (out / "users.arrow").stat().st_size
     manifest["build_seconds"] = round(time.perf_counter() - t0, 3)
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
