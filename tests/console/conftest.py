@@ -2,7 +2,8 @@
 Online Retail example, an API key made with the service's own key functions, and headless Debian
 chromium driven by Playwright with every request not to the local server blocked (no network).
 
-Skips (with the reason) where /usr/bin/chromium or the playwright package is missing; see README.md.
+Browser tests skip (with the reason) where /usr/bin/chromium or the playwright package is missing;
+see README.md. The route tests (test_console_routes.py) need neither.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def pytest_collection_modifyitems(config, items):
     reason = _skip_reason()
     if reason:
         for item in items:
-            if "tests/console" in str(item.fspath).replace(os.sep, "/"):
+            in_browser = {"page", "browser", "session_context"} & set(getattr(item, "fixturenames", ()))
+            if in_browser and "tests/console" in str(item.fspath).replace(os.sep, "/"):
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
