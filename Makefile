@@ -26,10 +26,12 @@ demo: install
 
 # Browser tests drive Debian's chromium (no browser download is possible here); without root or
 # apt they are skipped with a reason.
+# fonts-wqy-microhei draws the console's Chinese labels in screenshots.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
-	  echo "chromium not installed: browser tests will be skipped"; }
+	@{ command -v chromium >/dev/null 2>&1 && dpkg -s fonts-wqy-microhei >/dev/null 2>&1; } || \
+	{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei >/dev/null); } || \
+	echo "chromium not installed: browser tests will be skipped"
 
 test: install chromium
 	$(BIN)/python -m pytest -q -p no:cacheprovider
