@@ -10,6 +10,7 @@ space: the row order of profiles.parquet), so insight, lookalike and campaigns s
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from pyroaring import BitMap
 
-from portrait.apps.insight_index import Categorical, InsightIndex, Numeric, WeightedSet, index_from_profiles, to_bitmap
+from portrait.apps.insight_index import Categorical, InsightIndex, WeightedSet, index_from_profiles, to_bitmap
 from portrait.apps.profiles import catalog
 from portrait.config import Project, load_project
 from portrait.snapshot import Snapshot
@@ -74,21 +75,29 @@ def resolve(ctx, spec: str) -> Audience:
 
 _INDEX: "OrderedDict[str, InsightIndex]" = OrderedDict()
 _IDS: "OrderedDict[str, np.ndarray]" = OrderedDict()
+_LOCK = threading.Lock()  # the API server calls these from worker threads
 
 
 def _remember(cache: OrderedDict, key: str, value, size: int = 4):
-    cache[key] = value
-    cache.move_to_end(key)
-    while len(cache) > size:
-        cache.popitem(last=False)
+    with _LOCK:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > size:
+            cache.popitem(last=False)
     return value
+
+
+def _cached(cache: OrderedDict, key: str):
+    with _LOCK:
+        return cache.get(key)
 
 
 def user_ids(snapshot: Snapshot) -> np.ndarray:
     """ordinal → user_id (profiles.parquet row order)."""
     key = str(snapshot.path)
-    if key in _IDS:
-        return _IDS[key]
+    hit = _cached(_IDS, key)
+    if hit is not None:
+        return hit
     ids = pq.read_table(snapshot.file("profiles"), columns=["user_id"]).column(0).to_numpy(zero_copy_only=False)
     return _remember(_IDS, key, ids.astype(str))
 
@@ -108,8 +117,9 @@ def insight_index(snapshot: Snapshot, bitmaps=None) -> InsightIndex:
     """The snapshot's InsightIndex; value and key bitmaps are taken from the segments package's
     index when one is given (same ordinals), the rest is built from profiles.parquet."""
     key = str(snapshot.path)
-    if key in _INDEX:
-        return _INDEX[key]
+    hit = _cached(_INDEX, key)
+    if hit is not None:
+        return hit
     types = tag_types(snapshot)
     profiles = pq.read_table(snapshot.file("profiles")).to_pandas()
     index = index_from_profiles(profiles, types)
@@ -127,4 +137,4 @@ def insight_index(snapshot: Snapshot, bitmaps=None) -> InsightIndex:
     return _remember(_INDEX, key, index)
 
 
-__all__ = ["Audience", "resolve", "context", "insight_index", "user_ids", "ordinals_of", "tag_types", "Numeric"]
+__all__ = ["Audience", "resolve", "context", "insight_index", "user_ids", "ordinals_of", "tag_types"]

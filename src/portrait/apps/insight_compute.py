@@ -42,8 +42,7 @@ def _cat_counts(col: Categorical, side: Side) -> np.ndarray:
     if side.bm is None:
         return col.counts
     if col.codes is not None and side.n * COST_GATHER < col.bitmap_cost:
-        got = np.take(col.codes, side.idx).astype(np.intp) + 1  # -1 (no value) → bucket 0
-        return np.bincount(got, minlength=len(col.labels) + 1)[1:].astype(np.int64)
+        return np.bincount(np.take(col.codes, side.idx), minlength=len(col.labels) + 1)[1:].astype(np.int64)
     bm = side.bm
     return np.fromiter((bm.intersection_cardinality(b) for b in col.bitmaps), dtype=np.int64, count=len(col.bitmaps))
 
@@ -115,10 +114,13 @@ def _numeric_side(col: Numeric, side: Side) -> tuple[np.ndarray, list, float | N
             wanted.setdefault(j, set()).add(r - int(cum[j] - counts[j]))
     value_at: dict[int, float] = {}
     for j, offsets in wanted.items():
+        start = int(cum[j] - counts[j])
+        if col.constant[j] is not None:  # every value in the bin is the same (integers): nothing to read
+            value_at.update({start + k: col.constant[j] for k in offsets})
+            continue
         vals = col.values[members(bm & col.parts[j])]
         ks = sorted(offsets)
         part = np.partition(vals, ks)
-        start = int(cum[j] - counts[j])
         value_at.update({start + k: float(part[k]) for k in ks})
     qs = [value_at[lo] + (h - lo) * (value_at[hi] - value_at[lo]) if hi != lo else value_at[lo] for h, lo, hi in ranks]
     total = sum(int(c) << i for i, c in enumerate(_icard(bm, col.slices)))
@@ -161,7 +163,7 @@ def weighted_set(col: WeightedSet, seg: Side, base: Side, min_support: int, top:
             return col.counts, len(col.covered)
         bm = side.bm
         if col.slots is not None and side.n * (COST_GATHER + col.slots.shape[1] * COST_SLOT) < col.bitmap_cost:
-            rows = np.take(col.slots, side.idx, axis=0).astype(np.intp).ravel() + 1  # -1 (empty slot) → 0
+            rows = np.take(col.slots, side.idx, axis=0).ravel()  # key code + 1; 0 = empty slot
             got = np.bincount(rows, minlength=len(col.keys) + 1)[1:].astype(np.int64)
         else:
             got = np.fromiter((bm.intersection_cardinality(k) for k in col.bitmaps), dtype=np.int64,

@@ -71,12 +71,12 @@ def intersect_cost(bitmaps: list[BitMap]) -> float:
 
 @dataclass
 class Categorical:
-    """enum, bool and string tags: labels, a bitmap per value, the code per ordinal (-1 = none)."""
+    """enum, bool and string tags: labels, a bitmap per value, and the value's code per ordinal."""
 
     tag: str
     labels: list[str]
     bitmaps: list[BitMap]
-    codes: np.ndarray | None = None
+    codes: np.ndarray | None = None  # per ordinal: 0 = no value, i + 1 = labels[i] (unsigned)
     counts: np.ndarray = field(default=None)  # type: ignore[assignment]
     bitmap_cost: float = field(default=None)  # type: ignore[assignment]
 
@@ -88,9 +88,8 @@ class Categorical:
 
     @classmethod
     def from_codes(cls, tag: str, labels: list[str], codes: np.ndarray) -> "Categorical":
-        dtype = np.int16 if len(labels) < 2 ** 15 else np.int32
-        codes = codes.astype(dtype, copy=False)
-        return cls(tag, labels, bitmaps_from_codes(codes, len(labels)), codes)
+        shifted = (codes + 1).astype(np.uint16 if len(labels) < 2 ** 16 - 1 else np.uint32)
+        return cls(tag, labels, bitmaps_from_codes(codes, len(labels)), shifted)
 
 
 def bit_slices(ints: np.ndarray, ordinals: np.ndarray) -> list[BitMap]:
@@ -100,11 +99,12 @@ def bit_slices(ints: np.ndarray, ordinals: np.ndarray) -> list[BitMap]:
 
 
 def fixed_point(known: np.ndarray) -> tuple[int, float]:
-    """Scale for exact sums: 1 for integers, else 10^d with d ≤ 6 keeping the range within 32 bits."""
+    """Scale for sums: 1 for integers (exact), else 10^d with d ≤ 6 keeping the range within 24 bits
+    (a value is rounded to 10^-d; the mean's error stays below 10^-d / 2)."""
     if known.size == 0 or np.all(known == np.round(known)):
         return 1, float(known.min()) if known.size else 0.0
     span = float(known.max() - known.min()) or 1.0
-    d = int(max(0, min(6, np.floor(np.log10(2 ** 32 / span)))))
+    d = int(max(0, min(6, np.floor(np.log10(2 ** 24 / span)))))
     return 10 ** d, float(known.min())
 
 
@@ -128,6 +128,7 @@ class Numeric:
     scale: int
     offset: float
     counts: np.ndarray  # base users per bin
+    constant: list  # per bin: its only value when every member has the same one (integers), else None
     base_quantiles: list
     base_mean: float | None
     is_time: bool = False
@@ -158,10 +159,15 @@ class Numeric:
         scale, offset = fixed_point(known)
         slices = bit_slices(np.rint((known - offset) * scale).astype(np.int64), ordinals)
         counts = np.array([len(p) for p in parts], dtype=np.int64)
+        lo = np.full(k, np.inf)
+        hi = np.full(k, -np.inf)
+        np.minimum.at(lo, codes, known)
+        np.maximum.at(hi, codes, known)
+        constant = [float(lo[j]) if lo[j] == hi[j] else None for j in range(k)]
         q = np.quantile(known, QUANTILES).tolist() if known.size else [None] * len(QUANTILES)
         mean = float(known.mean()) if known.size else None
-        return cls(tag, values, edges, parts, below, bar_of, shown_edges, slices, scale, offset, counts, q, mean,
-                   is_time)
+        return cls(tag, values, edges, parts, below, bar_of, shown_edges, slices, scale, offset, counts, constant, q,
+                   mean, is_time)
 
 
 def _groups(codes: np.ndarray, k: int) -> list[np.ndarray]:
@@ -174,7 +180,7 @@ def _groups(codes: np.ndarray, k: int) -> list[np.ndarray]:
 @dataclass
 class WeightedSet:
     """weighted_set tags: a bitmap of the users holding each key, of users holding any key, and
-    (optionally) each user's key codes in a row of `slots` (-1 padded) for the gather path."""
+    (optionally) each user's key codes + 1 in a row of `slots` (0 = empty) for the gather path."""
 
     tag: str
     keys: list[str]
@@ -213,8 +219,8 @@ class WeightedSet:
         width = int(pos.max()) + 1 if pos.size else 0
         slots = None
         if width <= max_slots:
-            slots = np.full((n_users, max(width, 1)), -1, dtype=np.int16 if k < 2 ** 15 else np.int32)
-            slots[o, pos] = c
+            slots = np.zeros((n_users, max(width, 1)), dtype=np.uint16 if k < 2 ** 16 - 1 else np.uint32)
+            slots[o, pos] = c + 1
         return cls(tag, labels, bitmaps, to_bitmap(sorted_unique(owners)), slots)
 
 

@@ -22,10 +22,10 @@ import pyarrow.parquet as pq
 
 from portrait.apps.audience import context, resolve
 from portrait.apps.insight_index import members
-from portrait.apps.lookalike_eval import baseline_matrix, evaluate, split_seed
+from portrait.apps.lookalike_eval import baseline_matrix, evaluate
 from portrait.apps.lookalike_expand import choose, expand
 from portrait.apps.lookalike_features import build_features, excluded_closure
-from portrait.apps.lookalike_model import drivers, top_n
+from portrait.apps.lookalike_model import drivers
 from portrait.apps.lookalike_store import LookalikeError, check_name, save_scores
 from portrait.apps.profiles import catalog, jsonable
 from portrait.config import Project
@@ -48,13 +48,18 @@ def behaviour_pairs(snapshot: Snapshot) -> pd.DataFrame:
 
 
 def item_titles(snapshot: Snapshot) -> dict[str, str]:
-    con = connect(snapshot, ("items",))
+    """item_id → a readable name: items.title, else the events' `description` property (retail lines)."""
+    con = connect(snapshot, ("items", "events"))
     try:
         cols = [r[0] for r in con.execute("DESCRIBE items").fetchall()]
-        if "title" not in cols:
-            return {}
-        return {str(i): t for i, t in con.execute("SELECT item_id, title FROM items WHERE title IS NOT NULL").fetchall()}
-    except Exception:  # noqa: BLE001 - a snapshot without items just shows item ids
+        if "title" in cols:
+            titles = dict(con.execute("SELECT item_id, title FROM items WHERE title IS NOT NULL").fetchall())
+            if titles:
+                return {str(k): v for k, v in titles.items()}
+        rows = con.execute("SELECT item_id, mode(props->>'description') FROM events "
+                           "WHERE item_id IS NOT NULL AND props->>'description' IS NOT NULL GROUP BY item_id").fetchall()
+        return {str(k): v for k, v in rows}
+    except Exception:  # noqa: BLE001 - no items table or no such property: show item ids
         return {}
     finally:
         con.close()
@@ -175,4 +180,4 @@ def lookalike_eval(project: Project | str | Path, target: str, exclude: list[str
     })
 
 
-__all__ = ["lookalike", "lookalike_eval", "behaviour_pairs", "split_seed", "top_n"]
+__all__ = ["lookalike", "lookalike_eval", "behaviour_pairs", "item_titles", "NEGATIVE_EVENTS"]

@@ -11,6 +11,7 @@ against global popularity on the same users.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -34,6 +35,7 @@ class RecommendError(PortraitError):
 
 
 _DATA: "OrderedDict[str, RecData]" = OrderedDict()
+_LOCK = threading.Lock()
 
 
 def interest_tag(snapshot: Snapshot) -> dict | None:
@@ -59,9 +61,10 @@ def load(snapshot: Snapshot) -> tuple[RecData, dict | None]:
     """The recommendation data of a snapshot (cached per process: snapshots are immutable)."""
     tag = interest_tag(snapshot)
     key = str(snapshot.path)
-    if key in _DATA:
-        _DATA.move_to_end(key)
-        return _DATA[key], tag
+    with _LOCK:
+        if key in _DATA:
+            _DATA.move_to_end(key)
+            return _DATA[key], tag
     params = (tag or {}).get("params") or {}
     con = connect(snapshot, ("events", "items"))
     try:
@@ -82,9 +85,10 @@ def load(snapshot: Snapshot) -> tuple[RecData, dict | None]:
                     rows.append((uid, e["key"], float(e["weight"])))
     interests = pd.DataFrame(rows, columns=["user_id", "key", "weight"])
     data = build(inter, keys, interests, profiles["user_id"].astype(str).to_numpy())
-    _DATA[key] = data
-    while len(_DATA) > 4:
-        _DATA.popitem(last=False)
+    with _LOCK:
+        _DATA[key] = data
+        while len(_DATA) > 4:
+            _DATA.popitem(last=False)
     return data, tag
 
 
