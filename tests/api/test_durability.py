@@ -25,7 +25,7 @@ def _events(prefix: str, n: int, user: str) -> list[dict]:
 
 def _count_in_snapshot(root, ids: list[str]) -> dict[str, int]:
     snap = SnapshotStore(root / "warehouse").open()
-    rows = duckdb.execute(f"SELECT event_id, count(*) FROM read_parquet('{snap.file('events')}') "
+    rows = duckdb.connect().execute(f"SELECT event_id, count(*) FROM read_parquet('{snap.file('events')}') "
                           "WHERE event_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY event_id", [ids]).fetchall()
     return dict(rows)
 

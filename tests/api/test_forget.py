@@ -40,7 +40,7 @@ def _assert_gone(root: Path) -> None:
     assert _files_holding(warehouse, FORGET_ME) == []
     for snap in SnapshotStore(warehouse).list():
         for name in ("events", "profiles", "users"):
-            n = duckdb.execute(f"SELECT count(*) FROM read_parquet('{snap.file(name)}') WHERE user_id = ?",
+            n = duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{snap.file(name)}') WHERE user_id = ?",
                                [FORGET_ME]).fetchone()[0]
             assert n == 0, (snap.id, name)
         store = open_store(serving_spec(snap.path)["online_store"], snap.path)

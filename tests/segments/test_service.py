@@ -68,7 +68,7 @@ def test_split_is_deterministic_and_partitions(seg_movielens):
         paths[child] = set(pq.read_table(out).column("user_id").to_pylist())
     assert not paths["students_target"] & paths["students_control"]
     # the bucket is md5('<seed>:<user_id>'): recompute the control group independently
-    parent = set(duckdb.sql(f"SELECT user_id FROM read_parquet('{seg_movielens.snapshot.path / 'profiles.parquet'}') "
+    parent = set(duckdb.connect().sql(f"SELECT user_id FROM read_parquet('{seg_movielens.snapshot.path / 'profiles.parquet'}') "
                             "WHERE occupation = 'student'").fetchnumpy()["user_id"].tolist())
     cut = 2**64 * 8 // 10
     assert paths["students_control"] == {u for u in parent if split_bucket(11, u) >= cut}
@@ -81,7 +81,7 @@ def test_export_csv_with_tags(seg_movielens, tmp_path):
     service.save(root, "old_men", "gender = 'M' AND age >= 60", replace=True)
     out = tmp_path / "old_men.csv"
     d = service.export(root, "old_men", out, "csv", ["age", "occupation", "genre_interest"])
-    rows = duckdb.sql(f"SELECT * FROM read_csv('{out}')").fetchall()
+    rows = duckdb.connect().sql(f"SELECT * FROM read_csv('{out}')").fetchall()
     assert d["rows"] == len(rows) == sql_count(seg_movielens.snapshot, "gender = 'M' AND age >= 60")
     assert all(r[1] >= 60 for r in rows)
     assert d["columns"] == ["user_id", "age", "occupation", "genre_interest"]
