@@ -12,7 +12,6 @@ user's profile row is blanked in place (see `forget.py`), and here:
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from pathlib import Path
 
@@ -21,15 +20,7 @@ import pyarrow.compute as pc
 from pyroaring import BitMap
 
 from portrait.segments.scrub import forget_users, invalidate_caches
-
-
-def _replace(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.forget.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+from portrait.snapshot.store import write_atomic
 
 
 def _ordinals(users_file: Path, ids: list[str]) -> list[int]:
@@ -60,6 +51,6 @@ def scrub_bitmaps(warehouse: Path, snapshot_dir: Path, ids: list[str], token_pat
         if b & doomed:
             members += len(b & doomed)
             b -= doomed
-            _replace(path, b.serialize())
+            write_atomic(path, b.serialize())
     invalidate_caches()
     return {"bitmap_bits": bits, "segment_members": members}

@@ -23,18 +23,10 @@ import pyarrow.compute as pc
 from pyroaring import BitMap
 
 from portrait.segments.index_build import MAGIC, TagWriter
+from portrait.snapshot.store import write_atomic
 
 PAIRS = re.compile(r"^(?:k\d+\.)?b(\d+)\.(o|k)$")
 BITMAP_ARRAYS = re.compile(r"(^|\.)(dict|b\d+\.o|b\d+\.k)$")  # blobs that are numpy arrays, not bitmaps
-
-
-def _replace(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.scrub.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _read(path: Path) -> tuple[dict, bytes]:
@@ -132,7 +124,7 @@ def forget_users(bitmaps_dir: str | Path, user_ids: list[str], tombstone: Callab
     sink = pa.BufferOutputStream()
     with pa.ipc.new_file(sink, pa.schema([("user_id", pa.string())])) as writer:
         writer.write_table(pa.table({"user_id": pa.array(values, pa.string())}))
-    _replace(users_file, sink.getvalue().to_pybytes())
+    write_atomic(users_file, sink.getvalue().to_pybytes())
     bits = sum(scrub_tag_file(p, ords, tombstone, key_pattern) for p in sorted((root / "tags").glob("*.prbm")))
     invalidate_caches()
     return {"bitmap_bits": bits, "ordinals": len(ords)}

@@ -44,11 +44,12 @@ def _fsync_tree(path: Path) -> None:
         _fsync_dir(d)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Replace a small file so readers see either the old or the new content, never a mix."""
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Replace a file so readers see either the old or the new content, never a mix (fsync'd)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    with open(tmp, "wb") as f:
+        f.write(data)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
