@@ -117,6 +117,9 @@ class Project:
 def load_project(root: str | Path = ".") -> Project:
     root = Path(root).resolve()
     file = root / PROJECT_FILE
+    if not root.is_dir():
+        raise ConfigError(f"project folder {root} does not exist",
+                          hint="create a project with `portrait init DIR --example online-retail`")
     if not file.exists():
         raise ConfigError(
             f"no {PROJECT_FILE} in {root}",

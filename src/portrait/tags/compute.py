@@ -99,7 +99,8 @@ def compute_tags(
             sql = model_hook(ct, engine) if model_hook else None
             if sql is None:
                 sql = f"SELECT user_id, NULL AS value FROM {USERS_TABLE} WHERE false"
-                note = "no trained model yet: run `portrait model train " + ct.id + "`"
+                model = (ct.tag.model or {}).get("name") or ct.id
+                note = f"no trained model yet: run `portrait model train {model}`"
             engine.create_table(_tag_table(ct.id), _cast(ct, sql))
         else:
             assert ct.sql is not None
