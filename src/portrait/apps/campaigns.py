@@ -97,6 +97,10 @@ def create(project: Project | str | Path, name: str, segment: str, control: floa
         raise CampaignError(f"segment {segment!r} is empty in snapshot {ctx.snapshot.id}")
     m = ctx.snapshot.manifest
     launch_at = _parse_time(launch, m.timezone) or m.as_of
+    warnings = []
+    if launch_at < m.as_of - timedelta(days=1):
+        warnings.append(f"the audience comes from snapshot {ctx.snapshot.id} as of {m.as_of.date()}, after the launch: "
+                        "build `--as-of` the launch date and pass that snapshot with -s for an unbiased audience")
     ords = ordinals(aud.members)
     lo, hi = split_bounds([1 - control, control])[1]  # control is the last range: [lo, 2^64)
     bucket = ctx.table.hashes(int(seed))[ords]
@@ -110,7 +114,7 @@ def create(project: Project | str | Path, name: str, segment: str, control: floa
         "timezone": m.timezone, "control": float(control), "seed": int(seed),
         "split": {"method": "segments split hash md5(seed:user_id)", "control_range": [str(lo), str(hi)]},
         "treatment_size": int((~in_control).sum()), "control_size": int(in_control.sum()),
-        "created_at": datetime.now(timezone.utc).isoformat(),
+        "created_at": datetime.now(timezone.utc).isoformat(), "warnings": warnings,
     }
     tmp = _root(proj) / f".{name}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)

@@ -210,9 +210,13 @@ def campaign_create(
     """Freeze a segment's members at launch and hold out a control group."""
     from portrait.apps.campaigns import create
 
-    emit(create(project, name, segment, control, seed, snapshot, launch, description, replace), as_json,
-         lambda d: console.print(f"campaign [bold]{d['name']}[/]: {d['treatment_size']:,} treatment, "
-                                 f"{d['control_size']:,} control · launch {d['launch']} · snapshot {d['snapshot_id']}"))
+    def render(d):
+        console.print(f"campaign [bold]{d['name']}[/]: {d['treatment_size']:,} treatment, "
+                      f"{d['control_size']:,} control · launch {d['launch']} · snapshot {d['snapshot_id']}")
+        for w in d.get("warnings", []):
+            console.print(f"[yellow]warning:[/] {w}")
+
+    emit(create(project, name, segment, control, seed, snapshot, launch, description, replace), as_json, render)
 
 
 @campaign_app.command("export")
