@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -190,12 +192,14 @@ def demo(
         print_profile(get_profile(result.snapshot, user))
         print_tags(list_tags(result.snapshot))
     out = directory.resolve()
+    exe = sys.argv[0] if Path(sys.argv[0]).name == "portrait" else "portrait"
+    exe = os.path.relpath(exe) if os.path.isabs(exe) and Path(exe).is_relative_to(Path.cwd()) else exe
     console.print(
         f"\nResults are in {out}: each project's warehouse/CURRENT names its snapshot folder "
         f"(profiles.parquet, tag_stats.json, manifest.json, bitmaps).\n"
-        f"Try: portrait profile 12347 -p {directory}/online-retail\n"
-        f"     portrait segment count \"country = 'Germany' AND rfm_segment = 'Champions'\" -p {directory}/online-retail\n"
-        f"     portrait serve -p {directory}/online-retail   (web console at http://127.0.0.1:8000/)"
+        f"Try: {exe} profile 12347 -p {directory}/online-retail\n"
+        f"     {exe} segment count \"country = 'Germany' AND rfm_segment = 'Champions'\" -p {directory}/online-retail\n"
+        f"     {exe} serve -p {directory}/online-retail   (web console at http://127.0.0.1:8000/)"
     )
 
 
