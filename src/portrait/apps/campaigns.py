@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 
 from portrait.apps.audience import context, project_of, resolve
 from portrait.apps.campaign_stats import two_proportions
+from portrait.apps.names import check_name
 from portrait.apps.campaign_outcome import check_outcome
 from portrait.apps.insight_index import members as ordinals
 from portrait.apps.profiles import jsonable
@@ -36,9 +37,6 @@ from portrait.config import Project
 from portrait.errors import NotFound, PortraitError
 from portrait.snapshot import SnapshotStore, connect
 from portrait.snapshot.store import write_atomic
-
-NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
-
 
 class CampaignError(PortraitError):
     status = 400
@@ -55,9 +53,7 @@ def _root(project: Project) -> Path:
 
 
 def _check_name(name: str) -> None:
-    if not name or not name[0].isalpha() or not set(name) <= NAME_CHARS or len(name) > 63:
-        raise CampaignError(f"`{name}` is not a valid campaign name",
-                            hint="lower-case letters, digits and _, starting with a letter")
+    check_name(name, "campaign", CampaignError)
 
 
 def _read(project: Project, name: str) -> dict:

@@ -69,8 +69,18 @@ def intersect_cost(bitmaps: list[BitMap]) -> float:
     return total
 
 
+class _PerValueBitmaps:
+    """Counts and intersection cost, derived once from a tag's per-value (or per-key) bitmaps."""
+
+    def __post_init__(self):
+        if self.counts is None:
+            self.counts = np.array([len(b) for b in self.bitmaps], dtype=np.int64)
+        if self.bitmap_cost is None:
+            self.bitmap_cost = intersect_cost(self.bitmaps)
+
+
 @dataclass
-class Categorical:
+class Categorical(_PerValueBitmaps):
     """enum, bool and string tags: labels, a bitmap per value, and the value's code per ordinal."""
 
     tag: str
@@ -79,12 +89,6 @@ class Categorical:
     codes: np.ndarray | None = None  # per ordinal: 0 = no value, i + 1 = labels[i] (unsigned)
     counts: np.ndarray = field(default=None)  # type: ignore[assignment]
     bitmap_cost: float = field(default=None)  # type: ignore[assignment]
-
-    def __post_init__(self):
-        if self.counts is None:
-            self.counts = np.array([len(b) for b in self.bitmaps], dtype=np.int64)
-        if self.bitmap_cost is None:
-            self.bitmap_cost = intersect_cost(self.bitmaps)
 
     @classmethod
     def from_codes(cls, tag: str, labels: list[str], codes: np.ndarray) -> "Categorical":
@@ -178,7 +182,7 @@ def _groups(codes: np.ndarray, k: int) -> list[np.ndarray]:
 
 
 @dataclass
-class WeightedSet:
+class WeightedSet(_PerValueBitmaps):
     """weighted_set tags: a bitmap of the users holding each key, of users holding any key, and
     (optionally) each user's key codes + 1 in a row of `slots` (0 = empty) for the gather path."""
 
@@ -189,12 +193,6 @@ class WeightedSet:
     slots: np.ndarray | None = None
     counts: np.ndarray = field(default=None)  # type: ignore[assignment]
     bitmap_cost: float = field(default=None)  # type: ignore[assignment]
-
-    def __post_init__(self):
-        if self.counts is None:
-            self.counts = np.array([len(b) for b in self.bitmaps], dtype=np.int64)
-        if self.bitmap_cost is None:
-            self.bitmap_cost = intersect_cost(self.bitmaps)
 
     @classmethod
     def from_pairs(cls, tag: str, n_users: int, owners: np.ndarray, keys, max_slots: int = 16) -> "WeightedSet":

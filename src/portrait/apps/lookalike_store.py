@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from pathlib import Path
 
 import pandas as pd
 
+from portrait.apps import names
 from portrait.config import Project
 from portrait.errors import NotFound, PortraitError
 from portrait.snapshot.store import write_atomic
 
-NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
 class LookalikeError(PortraitError):
@@ -39,8 +38,7 @@ def root(project: Project) -> Path:
 
 
 def check_name(name: str) -> None:
-    if not NAME.match(name or ""):
-        raise LookalikeError(f"`{name}` is not a valid name", hint="lower-case letters, digits and _, starting with a letter")
+    names.check_name(name, "lookalike", LookalikeError)
 
 
 def save_scores(project: Project, name: str, members: pd.DataFrame, meta: dict, replace: bool = False) -> dict:
