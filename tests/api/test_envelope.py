@@ -26,6 +26,11 @@ def test_success_envelopes(served):
     r = c.post("/v1/profiles:batch", headers=h(k), json={"user_ids": ["12347", "nobody"], "tags": ["country"]})
     data = r.json()["data"]
     assert [p["user_id"] for p in data["profiles"]] == ["12347"] and data["missing"] == ["nobody"]
+    # ids spelled as floats (a spreadsheet export) find the customer, as ingest normalised them
+    r = c.post("/v1/profiles:batch", headers=h(k), json={"user_ids": ["12347.0", "12347", "99.0"], "tags": ["country"]})
+    data = r.json()["data"]
+    assert [p["user_id"] for p in data["profiles"]] == ["12347"] and data["missing"] == ["99.0"]
+    assert c.get("/v1/profiles/12347.0", headers=h(k)).json()["data"]["user_id"] == "12347"
 
 
 def test_profile_shape(served):

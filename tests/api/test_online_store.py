@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 import pytest
 
 from portrait.online.base import OnlineStore, backend_for, open_store, store_class
-from portrait.online.codec import decode
+from portrait.online.codec import decode, row_json_sql
 from portrait.snapshot import SnapshotStore
-from portrait.apps.profiles import get_profile
+from portrait.apps.profiles import get_profile, jsonable
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -105,7 +112,59 @@ def test_built_store_matches_profiles(served):
         for group in want["groups"]:
             for tag in group["tags"]:
                 assert row[tag["id"]] == tag["value"], (uid, tag["id"])
+    # every row, every tag: the body equals the Python conversion of the profiles.parquet row
+    table = pq.read_table(snap.file("profiles"))
+    for i, f in enumerate(table.schema):  # shown in the project's zone
+        if pa.types.is_timestamp(f.type) and f.type.tz:
+            table = table.set_column(i, f.name, table.column(i).cast(pa.timestamp(f.type.unit, tz=snap.manifest.timezone)))
+    bodies = store.get_many(table.column("user_id").to_pylist())
+    assert len(bodies) == table.num_rows
+    for row in table.to_pylist():
+        assert decode(bodies[row["user_id"]]) == {k: jsonable(v) for k, v in row.items()}, row["user_id"]
     store.close()
+
+
+def _cli_value(v):
+    """What the CLI shows, with JSON's null for the numbers JSON lacks."""
+    v = jsonable(float(v) if isinstance(v, Decimal) else v)
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, list):
+        return [_cli_value(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _cli_value(x) for k, x in v.items()}
+    return v
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/London", "Asia/Kolkata", "America/St_Johns"])
+def test_row_json_sql_equals_cli_values(tmp_path, tz):
+    """Every value type a tag can have encodes in SQL exactly as the CLI shows it, in the project's zone."""
+    utc = timezone.utc
+    table = pa.table({
+        "user_id": ["a", "b", "c"],
+        "x": pa.array([1 / 3, float("nan"), float("-inf")]),
+        "n": pa.array([1, None, -(2**62)], pa.int64()),
+        "ok": [True, False, None],
+        "at": pa.array([datetime(2025, 1, 13, 2, 35, 54, 312299, utc), datetime(2025, 7, 13, tzinfo=utc), None],
+                       pa.timestamp("us", tz="UTC")),
+        "naive": pa.array([datetime(1969, 12, 31, 23, 59, 59, 100000), None, datetime(2025, 3, 1, 0, 0, 0, 10)],
+                          pa.timestamp("us")),
+        "day": pa.array([date(2024, 2, 29), None, date(1999, 1, 1)]),
+        "dec": pa.array([Decimal("12.3456789"), None, Decimal("-0.5")], pa.decimal128(18, 7)),
+        "w": pa.array([[{"key": "Books", "weight": 0.123456789}, {"key": "名", "weight": -1.0}], None, []],
+                      pa.list_(pa.struct([("key", pa.string()), ("weight", pa.float64())]))),
+        "tags": pa.array([["a", "b'c"], [], None], pa.list_(pa.string())),
+        "s": ['quote " and \\ back', "换行\n", None],
+    })
+    path = tmp_path / "p.parquet"
+    pq.write_table(table, path)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = ?", [tz])
+    got = con.execute(f"SELECT {row_json_sql(table.schema)} FROM read_parquet('{path}')").fetchall()
+    con.close()
+    local = table.set_column(4, "at", table.column("at").cast(pa.timestamp("us", tz=tz)))
+    for (body,), row in zip(got, local.to_pylist()):
+        assert decode(body) == {k: _cli_value(v) for k, v in row.items()}
 
 
 def test_redis_backend_end_to_end(tmp_path, keys_for, tiny_factory):

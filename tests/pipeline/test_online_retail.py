@@ -55,6 +55,8 @@ def test_profile_groups_tags_by_taxonomy(retail):
     tags = {t["id"]: t["value"] for g in p["groups"] for t in g["tags"]}
     assert tags["monetary"] == 4310.0 and tags["country"] == "Iceland"
     assert {tuple(g["taxonomy"][:1]) for g in p["groups"]} >= {("用户价值",), ("消费特征",), ("行为特征",)}
+    # the id as a spreadsheet export spells it finds the same customer (ingest normalised it the same way)
+    assert get_profile(retail.snapshot, " 12347.0")["user_id"] == "12347"
 
 
 def test_every_tag_has_stats_in_the_manifest(retail):

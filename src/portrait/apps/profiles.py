@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from portrait.catalog import Tag
 from portrait.errors import NotFound
+from portrait.ids import canonical_id
 from portrait.snapshot import Snapshot, connect
 
 
@@ -99,7 +100,8 @@ def get_profile(snapshot: Snapshot, user_id: str, tags: list[str] | None = None)
     con = connect(snapshot, ("profiles", "identity"))
     try:
         cols = ", ".join(f'"{t["id"]}"' for t in wanted) or "user_id"
-        rows = con.execute(f"SELECT {cols} FROM profiles WHERE user_id = ?", [str(user_id)]).fetchall()
+        user_id = canonical_id(user_id)
+        rows = con.execute(f"SELECT {cols} FROM profiles WHERE user_id = ?", [user_id]).fetchall()
         if not rows and snapshot.file("identity").exists():  # an alias of a merged person (OneID)
             person = con.execute("SELECT person_id FROM identity WHERE id = ?", [str(user_id)]).fetchall()
             if person:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Iterator
 
 from portrait.online.base import open_store
-from portrait.online.codec import ALIAS_KEY, encode, rows_from_arrow
+from portrait.online.codec import ALIAS_KEY, encode, row_json_sql
 from portrait.privacy.access import AccessStore
 
 SERVING_FILE = "serving.json"
@@ -45,8 +46,28 @@ def _alias_rows(staging: Path, keep: str):
         yield str(alias), encode({ALIAS_KEY: str(person)})
 
 
+def _profile_rows(staging: Path, keep: str, timezone: str) -> Iterator[tuple[str, bytes]]:
+    """(user_id, body) for every profile in the snapshot's profiles.parquet, streamed in user_id order;
+    times in the project's zone, as the engine (and so `portrait profile`) shows them."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    path = staging / "profiles.parquet"
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = ?", [timezone])
+        reader = con.sql(
+            f"SELECT CAST(user_id AS VARCHAR), {row_json_sql(pq.read_schema(path))} "
+            f"FROM read_parquet('{path}') WHERE {keep}"  # the file is in user_id order
+        ).to_arrow_reader(CHUNK)
+        for batch in reader:
+            yield from zip(batch.column(0).to_pylist(), batch.column(1).to_pylist())
+    finally:
+        con.close()
+
+
 def build_online_store(staging: Path, catalog, engine) -> dict[str, str]:
-    """Write every profile row of the engine's `profiles` table into the snapshot's online store."""
+    """Write every profile row of the snapshot (its profiles.parquet) into the snapshot's online store."""
     staging = Path(staging)
     spec = serving_spec(staging)
     if not (staging / SERVING_FILE).exists():
@@ -55,13 +76,10 @@ def build_online_store(staging: Path, catalog, engine) -> dict[str, str]:
     access = AccessStore(warehouse)
     keep = access.forgotten_sql_inline("user_id")  # a user forgotten while this build ran
     access.close()
-    n = engine.query(f"SELECT count(*) FROM profiles WHERE {keep}").column(0)[0].as_py()
     store = open_store(spec["online_store"], staging, writable=True)
     try:
         store.drop()  # a retried build into the same namespace starts clean
-        for offset in range(0, n, CHUNK):
-            part = engine.query(f"SELECT * FROM profiles WHERE {keep} ORDER BY user_id LIMIT {CHUNK} OFFSET {offset}")
-            store.put_many(rows_from_arrow(part))
+        store.put_many(_profile_rows(staging, keep, engine.timezone))
         store.put_many(_alias_rows(staging, keep))
     finally:
         store.close()

@@ -13,6 +13,7 @@ from typing import Sequence
 
 from portrait.apps.profiles import show_tag
 from portrait.errors import NotFound, PortraitError
+from portrait.ids import canonical_id
 from portrait.online.codec import ALIAS_KEY, decode
 from portrait.online.serving import ServingContext, SnapshotState, TagMeta
 from portrait.privacy.access import Principal
@@ -99,6 +100,7 @@ def read_profile(ctx: ServingContext, user_id: str, tags: Sequence[str] | None, 
     """
     state = ctx.current()
     wanted = _wanted(state, tags)
+    user_id = canonical_id(user_id)
     person, values = _resolve(state, user_id, state.store.get(user_id))
     realtime = _realtime(ctx, state, person)
     if values is None and realtime["pending_events"] == 0 and realtime["events_today"] == 0:
@@ -113,14 +115,15 @@ def read_profiles(ctx: ServingContext, user_ids: Sequence[str], tags: Sequence[s
         raise TooMany(f"{len(user_ids)} user ids; a batch takes at most {MAX_BATCH}")
     state = ctx.current()
     wanted = _wanted(state, tags)
-    ids = list(dict.fromkeys(user_ids))
+    asked = {canonical_id(u): u for u in reversed(user_ids)}  # canonical id → the first spelling asked
+    ids = list(dict.fromkeys(canonical_id(u) for u in user_ids))
     bodies = state.store.get_many(ids)
     profiles, missing = [], []
     for uid in ids:
         person, values = _resolve(state, uid, bodies.get(uid))
         realtime = _realtime(ctx, state, person)
         if values is None and realtime["pending_events"] == 0 and realtime["events_today"] == 0:
-            missing.append(uid)
+            missing.append(asked[uid])
         else:
             profiles.append(_shape(ctx, state, person, values, wanted, principal, realtime))
     return {"snapshot_id": state.id, "profiles": profiles, "missing": missing}

@@ -30,7 +30,7 @@ ROW = "(row)"  # quarantine `field` for problems with a whole record rather than
 
 @dataclass
 class RawFile:
-    """One file loaded into table `table` (columns `__file`, `__line`, raw columns...)."""
+    """One file as table or view `table` (columns `__file`, `__line`, raw columns...)."""
 
     table: str
     read: int  # records seen = rows loaded + records rejected by the parser
@@ -158,14 +158,16 @@ def read_parquet(
     con: duckdb.DuckDBPyConnection, path: Path, display: str, source: SourceConfig, table: str, quarantine: str,
     fallback_columns: list[str],
 ) -> RawFile:
-    """Typed columns as stored; `file_row_number` gives the row number (1-based)."""
+    """Typed columns as stored; `file_row_number` gives the row number (1-based).
+
+    A view: the file is streamed when ingest reads it, never copied (the row count comes from its footer)."""
     con.execute(
-        f"""CREATE TEMP TABLE {table} AS
-            SELECT ?::VARCHAR AS __file, (file_row_number + 1)::BIGINT AS __line, * EXCLUDE (file_row_number)
-            FROM read_parquet({quote_str(str(path))}, file_row_number=true)""",
-        [display],
+        f"""CREATE TEMP VIEW {table} AS
+            SELECT {quote_str(display)}::VARCHAR AS __file, (file_row_number + 1)::BIGINT AS __line,
+                   * EXCLUDE (file_row_number)
+            FROM read_parquet({quote_str(str(path))}, file_row_number=true)"""
     )
-    return RawFile(table, con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    return RawFile(table, con.execute(f"SELECT count(*) FROM read_parquet({quote_str(str(path))})").fetchone()[0])
 
 
 def _json_structure(con: duckdb.DuckDBPyConnection, texts: str) -> dict[str, object]:

@@ -1,8 +1,11 @@
 """Raw columns → typed columns → canonical fields, deciding for every row whether it is kept or quarantined.
 
-Why one SQL statement per source: DuckDB evaluates typing, field expressions, casts and rules in one
+Why one SQL view per source: DuckDB evaluates typing, field expressions, casts and rules in one
 vectorised pass, and each row gets the *first* problem found (type error in a raw column, a canonical
-value that does not cast, a missing required field, then a broken rule) as `__qfield`/`__qreason`.
+value that does not cast, a missing required field, then a broken rule) as `__qfield`/`__qreason`,
+plus its raw values as JSON (`__raw`, built only for quarantined rows). A view, not a table: ingest
+streams it twice (quarantined rows, then accepted rows straight into the events store), so a source
+of any size is never held in memory.
 
 Conventions:
 * declared raw columns are TRY_CAST (or `try_strptime` with a `format`); an empty or blank value is NULL,
@@ -22,6 +25,7 @@ import duckdb
 
 from portrait.config import ColumnType, SourceConfig
 from portrait.errors import SourceError
+from portrait.ids import canonical_id_sql
 from portrait.sources.schema import (
     COMPUTED_EVENT_COLUMNS,
     ID_FIELDS,
@@ -32,7 +36,6 @@ from portrait.sources.schema import (
     suggest,
 )
 
-_ID_RE = r"'^(-?[0-9]+)\.0*$'"
 _VALUE_WIDTH = 200  # longest value quoted in a reason
 
 
@@ -57,7 +60,7 @@ def _case(branches: list[tuple[str, str]]) -> str:
 
 @dataclass
 class Staged:
-    table: str  # __file, __line, canonical columns..., __qfield, __qreason
+    view: str  # __file, __line, canonical columns..., __qfield, __qreason, __raw
     raw_columns: list[str]
 
 
@@ -131,11 +134,16 @@ class SourceStager:
             errs.append((f"__in_{i} IS NOT NULL AND {q} IS NULL", name, f"{qs(label + ': ')} || {_quoted(f'__in_{i}')}"))
         field = _case([(c, qs(n)) for c, n, _ in errs])
         reason = _case([(c, r) for c, _, r in errs])
-        cols = ", ".join(["__file", "__line", *outer])
+        raws = [f"{qi(name)} AS __r_{i}" for i, name in enumerate(self.raw_types)]
+        cols = ", ".join(["__file", "__line", *outer, *self._raw_aliases()])
         return (
             f"SELECT {cols}, {field} AS __terr_field, {reason} AS __terr_reason "
-            f"FROM (SELECT __file, __line, {', '.join(inner) or 'NULL AS __none'} FROM {self.raw})"
+            f"FROM (SELECT __file, __line, {', '.join([*inner, *raws]) or 'NULL AS __none'} FROM {self.raw})"
         )
+
+    def _raw_aliases(self) -> list[str]:
+        """The raw values as read, carried under private names to the quarantine's `raw` JSON."""
+        return [f"__r_{i}" for i in range(len(self.raw_types))]
 
     def build(self, staged: str) -> Staged:
         src = self.source
@@ -180,7 +188,7 @@ class SourceStager:
                     hint="use to_timestamp(x) for unix seconds, or strptime/a TIMESTAMP column type for text",
                 )
             if name in ID_FIELDS:
-                expr = f"nullif(regexp_replace(trim(CAST({val} AS VARCHAR)), {_ID_RE}, '\\1'), '')"
+                expr = canonical_id_sql(f"CAST({val} AS VARCHAR)")
             elif vtype == target:
                 expr = f"nullif({val}, '')" if target == "VARCHAR" else val
             elif target == "VARCHAR":
@@ -197,7 +205,7 @@ class SourceStager:
             self._describe(f"field {name!r} as {target}", f"{v} SELECT {expr} FROM v", hint)
             c_cols.append(f"{expr} AS {qi(name)}")
         keep = [qi(c) for c in self.raw_types if c.lower() not in canon_names]
-        c_select = ", ".join(["__file", "__line", "__terr_field", "__terr_reason", *keep,
+        c_select = ", ".join(["__file", "__line", "__terr_field", "__terr_reason", *keep, *self._raw_aliases(),
                               *[f"__v_{i}" for i in range(len(src.fields))], *c_cols])
         c = f"{v}, c AS (SELECT {c_select} FROM v)"
 
@@ -210,29 +218,34 @@ class SourceStager:
         out_cols = [qi(n) for n in self.schema if not (n in COMPUTED_EVENT_COLUMNS and n != "props")]
         qfield = _case([(cond, fld) for cond, fld, _ in branches])
         qreason = _case([(cond, rsn) for cond, _, rsn in branches])
+        pairs = ", ".join(f"{qs(c)}, __r_{i}" for i, c in enumerate(self.raw_types))
+        q = (f"{c}, q AS (SELECT __file, __line, {', '.join(out_cols)}, {qfield} AS __qfield, "
+             f"{qreason} AS __qreason, {', '.join(['NULL AS __nr', *self._raw_aliases()])} FROM c)")
         sql = (
-            f"CREATE TEMP TABLE {staged} AS {c} "
-            f"SELECT __file, __line, {', '.join(out_cols)}, {qfield} AS __qfield, {qreason} AS __qreason FROM c"
+            f"CREATE TEMP VIEW {staged} AS {q} "
+            f"SELECT q.* EXCLUDE ({', '.join(['__nr', *self._raw_aliases()])}), "
+            f"CASE WHEN __qfield IS NOT NULL THEN CAST(json_object({pairs}) AS VARCHAR) END AS __raw FROM q"
         )
+        self._typed_cte = t
         try:
             self.con.execute(sql)
         except duckdb.Error as e:
-            raise self._runtime_error(t, e) from e
+            raise self.runtime_error(e) from e
         return Staged(staged, list(self.raw_types))
 
-    def _runtime_error(self, t: str, error: duckdb.Error) -> SourceError:
-        """Name the field whose expression fails on the data (e.g. a CAST of a bad value)."""
+    def failing_field(self) -> SourceError | None:
+        """The field whose expression fails on the data (e.g. a CAST of a bad value), if one does.
+
+        The staged view runs lazily, so ingest asks this when reading it fails."""
         exprs = [(f"field {f!r}", sql) for f, sql in self.source.fields.items()]
         exprs += [(f"props.{k}", sql) for k, sql in self.source.props.items()]
         for what, sql in exprs:
             try:
-                self.con.execute(f"{t} SELECT count(({sql})) FROM t").fetchall()
+                self.con.execute(f"{self._typed_cte} SELECT count(({sql})) FROM t").fetchall()
             except duckdb.Error as e:
                 return SourceError(f"{self.where}: {what}: {_first_line(e)}",
                                    hint="use TRY_CAST (or declare the column's type) so bad values go to quarantine")
-        return SourceError(f"{self.where}: evaluating fields failed: {_first_line(error)}")
+        return None
 
-    def raw_json(self, alias: str = "r") -> str:
-        """SQL for a JSON object of the row's raw values (kept in quarantine `raw`)."""
-        pairs = ", ".join(f"{qs(c)}, {alias}.{qi(c)}" for c in self.raw_types)
-        return f"CAST(json_object({pairs}) AS VARCHAR)"
+    def runtime_error(self, error: duckdb.Error) -> SourceError:
+        return self.failing_field() or SourceError(f"{self.where}: evaluating fields failed: {_first_line(error)}")
