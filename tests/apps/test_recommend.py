@@ -44,3 +44,21 @@ def test_unknown_user(ml):
 def test_retail_recommendations_use_categories(shop):
     r = recommend(shop.root, "12347", k=5, snapshot=shop.current)
     assert r["interest_tag"] == "interest_category" and len(r["items"]) == 5
+
+
+def test_cli_reason_follows_the_path_that_found_each_item(ml):
+    """A row found by popularity says so, not "because of" some item the user happened to rate."""
+    from portrait.cli.apps import _because
+
+    sources = set()
+    for user in map(str, range(1, 41)):
+        for item in recommend(ml.root, user, k=10, snapshot=ml.current)["items"]:
+            sources.add(item["source"])
+            reason = _because(item)
+            if item["source"] == "popularity":
+                assert reason == f"popular: {item['consumers']:,} consumers"
+            elif item["source"] == "cooccurrence":
+                assert reason in (item["because_of"]["title"], item["because_of"]["item_id"])
+            else:
+                assert reason == f"interest in {item['interest']}"
+    assert len(sources) >= 2, f"the 40 users' lists mix paths (else this test shows nothing): {sources}"

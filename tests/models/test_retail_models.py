@@ -54,5 +54,9 @@ def test_cli_lists_and_shows_models(retail_trained):
     assert "same_as_last_window" in text.output and "mae" in text.output
     html = runner.invoke(app, ["model", "show", "churn", "--html", "-p", root])
     assert html.output.startswith("<!doctype html>") and "recency_only" in html.output
+    out = retail_trained.root / "reports" / "churn.html"
+    written = runner.invoke(app, ["model", "show", "churn", "--out", str(out), "-p", root])
+    assert written.exit_code == 0 and "written to" in written.output and "<!doctype" not in written.output
+    assert out.read_text(encoding="utf-8") == html.output.rstrip("\n")
     missing = runner.invoke(app, ["model", "show", "churn", "--version", "v7", "-p", root])
     assert missing.exit_code != 0 and "no version 'v7'" in str(missing.exception)

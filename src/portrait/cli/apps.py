@@ -168,12 +168,21 @@ def recommend(
         for col in ("#", "item", "score", "found by", "because of", "interest"):
             t.add_column(col)
         for it in d["items"]:
-            b = it["because_of"]
             t.add_row(str(it["rank"]), it["title"] or it["item_id"], f"{it['score']:.3f}", it["source"],
-                      "—" if not b else (b["title"] or b["item_id"]), it["interest"] or "—")
+                      _because(it), it["interest"] or "—")
         console.print(t)
 
     emit(run(project, user_id, k, snapshot), as_json, render)
+
+
+def _because(item: dict) -> str:
+    """The reason matching the path that found the item (a popular item is not there because of a purchase)."""
+    b = item["because_of"]
+    if item["source"] == "cooccurrence" and b:
+        return b["title"] or b["item_id"]
+    if item["source"] == "interest" and item["interest"]:
+        return f"interest in {item['interest']}"
+    return f"popular: {item['consumers']:,} consumers"
 
 
 def recommend_eval(

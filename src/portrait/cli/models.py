@@ -69,7 +69,8 @@ def list_(project: Path = ProjectOpt, as_json: bool = JsonOpt) -> None:
 def show(
     tag: str = typer.Argument(..., help="A model tag or model name."),
     version: str | None = typer.Option(None, "--version", "-v", help="A version such as v2; default: the newest."),
-    html: bool = typer.Option(False, "--html", help="Print the HTML report instead of text."),
+    html: bool = typer.Option(False, "--html", help="Print the HTML report instead of text (see --out)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the HTML report to this file."),
     project: Path = ProjectOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -78,7 +79,11 @@ def show(
     from portrait.models.service import show as run
 
     def render(r: dict) -> None:
-        if html:
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(render_html(r), encoding="utf-8")
+            console.print(f"HTML report written to {out}")
+        elif html:
             typer.echo(render_html(r))
         else:
             typer.echo(render_text(r))
