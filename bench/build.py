@@ -532,6 +532,7 @@ def summarise(n: int, r: dict) -> dict:
 
         out[f"ratios_{unit}"] = {
             "pandas / full build": ratio("pandas", "build_full"),
+            "pandas / hand SQL (the floor's lead)": ratio("pandas", "hand_sql"),
             "pandas / rfm+activity+interest build": ratio("pandas", "build_tags"),
             "rfm+activity+interest build / hand SQL": ratio("build_tags", "hand_sql"),
             "tag phase / hand SQL": ratio("tag_phase", "hand_sql"),
