@@ -50,6 +50,16 @@ def test_new_user_known_only_from_events(served):
     assert all(t["value"] is None for g in data["groups"] for t in g["tags"])
 
 
+def test_event_ids_follow_the_ingest_rule(served):
+    """An event for "12350.0" (a float-typed export) lands on customer 12350, as the batch data does."""
+    c, k = served.client, served.keys
+    before = c.get("/v1/profiles/12350", headers=h(k.reader)).json()["data"]["realtime"]["pending_events"]
+    assert c.post("/v1/events", headers=h(k.writer), json=ev(" 12350.0", "view", item_id="85123A.0")).status_code == 202
+    data = c.get("/v1/profiles/12350.0", headers=h(k.reader)).json()["data"]
+    assert data["user_id"] == "12350" and data["in_snapshot"] is True
+    assert data["realtime"]["pending_events"] == before + 1
+
+
 def test_duplicate_event_id_counted_once(served):
     c, k = served.client, served.keys
     e = ev("12349")

@@ -45,6 +45,8 @@ def _check_enum_tags(result: dict, profiles: pd.DataFrame, cat: list[dict], seg:
             if b:
                 assert r["tgi"] == pytest.approx(100 * (a / n_seg) / (b / n_base), rel=1e-5), (t["id"], value)
             assert r["low_support"] == (a < result["min_support"] or b < result["min_support"])
+            assert r["significant"] == (not r["low_support"] and r["tgi_low"] is not None
+                                        and (r["tgi_low"] > 100 or r["tgi_high"] < 100)), (t["id"], value)
             checked += 1
         cov = by_id[t["id"]]["coverage"]
         assert cov["segment"] == pytest.approx(col[seg].notna().mean(), abs=1e-6)
@@ -112,7 +114,7 @@ def test_small_segment_is_flagged_not_hidden(ml):
     result = insight(ml.root, "occupation = 'doctor'", snapshot=ml.current, tags=["gender", "age"])
     assert result["segment"]["size"] == 7 and result["warnings"]
     rows = [r for t in result["tags"] for r in t.get("values") or t.get("histogram")]
-    assert rows and all(r["low_support"] for r in rows)
+    assert rows and all(r["low_support"] and not r["significant"] for r in rows)
     assert all(r["tgi_low"] is None or r["tgi_low"] <= r["tgi"] <= r["tgi_high"] for r in rows if r["tgi"] is not None)
 
 

@@ -57,6 +57,6 @@ def test_cli_lists_and_shows_models(retail_trained):
     out = retail_trained.root / "reports" / "churn.html"
     written = runner.invoke(app, ["model", "show", "churn", "--out", str(out), "-p", root])
     assert written.exit_code == 0 and "written to" in written.output and "<!doctype" not in written.output
-    assert out.read_text(encoding="utf-8") == html.output.rstrip("\n")
+    assert out.read_text(encoding="utf-8").strip() == html.output.strip()
     missing = runner.invoke(app, ["model", "show", "churn", "--version", "v7", "-p", root])
     assert missing.exit_code != 0 and "no version 'v7'" in str(missing.exception)

@@ -356,3 +356,47 @@ def test_line_numbers_on_a_large_file(tmp_path):
     data, good, bad = _numbered_csv([k for block in kinds for k in block], crlf=False)
     assert len(data) > 4_000_000 // 2
     _check_numbering(tmp_path, data, good, bad)
+
+
+# ------------------------------------------------------------------ errors deep in large sources (staged views)
+
+
+DEEP = 5000  # rows: the bad value sits near the end, far past any first-row check
+
+
+def _deep_csv(header: str, row) -> str:
+    return header + "\n" + "".join(row(i, "x" if i == DEEP - 3 else str(i)) + "\n" for i in range(DEEP))
+
+
+@pytest.mark.parametrize("table, fields, field", [
+    ("events", "{user_id: id, event_time: ts, event_type: kind, channel: 'CAST(CAST(p AS INT) AS VARCHAR)'}", "channel"),
+    ("users", "{user_id: id, city: 'CAST(CAST(p AS INT) AS VARCHAR)'}", "city"),
+    ("items", "{item_id: id, brand: 'CAST(CAST(p AS INT) AS VARCHAR)'}", "brand"),
+    ("links", "{user_id: id, alias_id: 'CAST(CAST(p AS INT) AS VARCHAR)'}", "alias_id"),
+])
+def test_a_field_failing_deep_in_a_source_is_named(tmp_path, table, fields, field):
+    """Sources are streamed lazily; a field expression that fails on row 4,998 still names source and field."""
+    data = _deep_csv("id,ts,kind,p", lambda i, p: f"u{i},2024-01-01 00:00:00,view,{p}")
+    yaml = f"name: deep\nsources:\n  - name: s\n    table: {table}\n    path: s.csv\n    fields: {fields}\n"
+    root = write_project(tmp_path, yaml, {"s.csv": data})
+    with pytest.raises(SourceError, match=rf"source 's': field '{field}': Conversion Error.*'x'"):
+        ingest(load_project(root), tmp_path / "out")
+
+
+def test_raw_column_names_never_clash_with_private_ones(tmp_path):
+    """A raw column named like a staging alias (`__r_0`) does not scramble the quarantined row's raw values."""
+    yaml = BASE.format(path="e.csv", fields="{user_id: uid, event_time: ts, event_type: kind}")
+    root = write_project(tmp_path, yaml, {"e.csv": "uid,ts,kind,__r_0\n,2020-01-01,v,b\n"})
+    ingest(load_project(root), tmp_path / "out")
+    (raw,) = rows(tmp_path / "out" / "quarantine.parquet", "SELECT raw FROM $t")[0]
+    assert json.loads(raw) == {"uid": None, "ts": "2020-01-01", "kind": "v", "__r_0": "b"}
+
+
+def test_a_nondeterministic_rule_fails_instead_of_miscounting(tmp_path):
+    """Ingest reads a source twice (quarantine, then the store): rules must answer the same both times."""
+    data = "uid,ts,kind\n" + "".join(f"u{i},2020-01-01,v\n" for i in range(2000))
+    yaml = BASE.format(path="e.csv", fields="{user_id: uid, event_time: ts, event_type: kind}") + \
+        "    rules: [{name: coin, check: 'random() < 0.5'}]\n"
+    root = write_project(tmp_path, yaml, {"e.csv": data})
+    with pytest.raises(SourceError, match="source 's1': .* rows passed validation but .* were stored"):
+        ingest(load_project(root), tmp_path / "out")

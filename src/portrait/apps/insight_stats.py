@@ -51,7 +51,8 @@ def value_rows(labels: Sequence, seg_counts: np.ndarray, base_counts: np.ndarray
 
     `low_support` marks rows where the segment or the base has fewer than `min_support` users with
     the value: they are shown (never hidden) but kept out of rankings. `significant` means the
-    interval excludes 100.
+    interval excludes 100 on a row with enough support: the interval's normal approximation is
+    not trusted on a few users, so a low-support row is never called significant.
     """
     rows = []
     for label, a, b in zip(labels, seg_counts.tolist(), base_counts.tolist()):
@@ -59,11 +60,11 @@ def value_rows(labels: Sequence, seg_counts: np.ndarray, base_counts: np.ndarray
         q = b / base_n if base_n else 0.0
         tgi = 100 * s / q if q > 0 else None
         lo, hi = tgi_interval(a, seg_n, b, base_n, base_exact)
+        low = a < min_support or b < min_support
         rows.append({
             "value": label, "segment_count": int(a), "segment_share": s, "base_count": int(b), "base_share": q,
-            "tgi": tgi, "tgi_low": lo, "tgi_high": hi,
-            "low_support": bool(a < min_support or b < min_support),
-            "significant": bool(lo is not None and (lo > 100 or hi < 100)),
+            "tgi": tgi, "tgi_low": lo, "tgi_high": hi, "low_support": bool(low),
+            "significant": bool(not low and lo is not None and (lo > 100 or hi < 100)),
         })
     return rows
 

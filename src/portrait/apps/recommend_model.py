@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from portrait.ids import canonical_id
+
 WEIGHTS = {"cooccurrence": 0.5, "interest": 0.5, "popularity": 1.0}
 NEIGHBOURS = 100  # kept per item in the similarity matrix
 PER_KEY = 200  # candidate items per interest key
@@ -41,7 +43,7 @@ class RecData:
     keys: list[str]
 
     def position(self, user_id: str) -> int | None:
-        hit = np.flatnonzero(self.user_ids == str(user_id))
+        hit = np.flatnonzero(self.user_ids == canonical_id(user_id))
         return int(hit[0]) if hit.size else None
 
 

@@ -80,8 +80,6 @@ def show(
 
     def render(r: dict) -> None:
         if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(render_html(r), encoding="utf-8")
             console.print(f"HTML report written to {out}")
         elif html:
             typer.echo(render_html(r))
@@ -89,7 +87,11 @@ def show(
             typer.echo(render_text(r))
             console.print(f"Files: {r['path']}/report.json, report.html")
 
-    emit(run(project, tag, version), as_json, render)
+    report = run(project, tag, version)
+    if out is not None:  # written with --json too
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render_html(report), encoding="utf-8")
+    emit(report, as_json, render)
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from portrait.ids import canonical_id
+
 MAX_FUTURE = timedelta(days=1)  # clock skew tolerated for event_time
 Text = Field(default=None, max_length=1024)
 
@@ -51,6 +53,12 @@ class EventIn(BaseModel):
         if v is not None:
             _utf8(v)
         return v
+
+    @field_validator("user_id", "order_id", "item_id")
+    @classmethod
+    def _canonical(cls, v: str | None) -> str | None:
+        """The id rule ingest applies, so `12346.0` posted here is customer 12346 of the batch data."""
+        return None if v is None else canonical_id(v) or None
 
     @field_validator("props")
     @classmethod

@@ -124,11 +124,13 @@ def _copy(con: duckdb.DuckDBPyConnection, select: str, path: Path, params: list 
                     params or [])
     except duckdb.Error as e:
         tmp.unlink(missing_ok=True)
-        for stager in stagers:
-            if (found := stager.failing_field()) is not None:
-                raise found from e
-        raise
+        raise _field_error(stagers, e) from e
     os.replace(tmp, path)
+
+
+def _field_error(stagers: list[SourceStager], error: duckdb.Error) -> Exception:
+    """Reading staged rows failed: name the source field whose expression fails, else keep DuckDB's error."""
+    return next(filter(None, (st.failing_field() for st in stagers)), error)
 
 
 def _empty(columns: dict[str, str]) -> str:
@@ -174,7 +176,10 @@ def ingest(
 
         accepted = {t: _accepted_union(con, schema[t], parts) for t, parts in staged.items()}
         for table, key in KEYS.items():
-            accepted[table] = _dedupe(con, table, key, schema[table], accepted[table])
+            try:
+                accepted[table] = _dedupe(con, table, key, schema[table], accepted[table])
+            except duckdb.Error as e:  # the first full read of fields the quarantine pass did not need
+                raise _field_error(stagers[table], e) from e
 
         paths = {t: out_dir / f"{t}.parquet" for t in ("events", "users", "items", "links", "quarantine")}
         cond, params = _as_of_sql(as_of)
@@ -205,6 +210,11 @@ def ingest(
             q = quarantined.get(s.name, 0)
             accepted_rows = reads[s.name] - q
             late = accepted_rows - stored.get(s.name, 0) if s.table == "events" else 0
+            if late < 0 or (late and as_of is None):  # the two passes over the source disagreed
+                raise SourceError(
+                    f"source {s.name!r}: {accepted_rows:,} rows passed validation but {stored.get(s.name, 0):,} "
+                    "were stored: a field or rule gives different answers on each read",
+                    hint="fields and rules must be deterministic (no random(), now() or the like)")
             stats.append(SourceStats(s.name, s.table, files_of[s.name], reads[s.name], accepted_rows, q, late))
         return IngestResult(stats, hi, lo, paths)
     finally:

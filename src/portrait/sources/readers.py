@@ -1,4 +1,4 @@
-"""Read one source file into a DuckDB table of raw columns, keeping each record's line number.
+"""Read one source file as a DuckDB table or view of raw columns, keeping each record's line number.
 
 Why: provenance. Every raw row carries `__file` and `__line` so any quarantined or canonical row
 points back to the exact record; records the parser itself rejects (bad UTF-8, missing or extra

@@ -10,7 +10,8 @@ of any size is never held in memory.
 Conventions:
 * declared raw columns are TRY_CAST (or `try_strptime` with a `format`); an empty or blank value is NULL,
   a non-empty value that does not parse is an error: reason "not a DOUBLE: 'abc'" ("not an INTEGER: ...");
-* ID fields (user_id, item_id, order_id) are trimmed and a float-looking integer ('12346.0') becomes '12346';
+* ID fields (user_id, item_id, order_id, alias_id) follow `portrait.ids.canonical_id`: surrounding spaces
+  dropped and a float-looking integer ('12346.0') read as '12346';
 * other text fields map '' to NULL; event_time is cast to TIMESTAMPTZ with the session time zone set to the
   project's, so a naive timestamp means local time in that zone;
 * a rule quarantines a row when its check is FALSE (NULL passes, as in SQL CHECK constraints). Rules see the
@@ -61,11 +62,10 @@ def _case(branches: list[tuple[str, str]]) -> str:
 @dataclass
 class Staged:
     view: str  # __file, __line, canonical columns..., __qfield, __qreason, __raw
-    raw_columns: list[str]
 
 
 class SourceStager:
-    """Builds and runs the staging SQL of one source against its raw table."""
+    """Builds the staging view of one source over its raw table or view, and names failing fields."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, source: SourceConfig, raw: str, schema: dict[str, str]):
         self.con, self.source, self.raw, self.schema = con, source, raw, schema
@@ -73,6 +73,10 @@ class SourceStager:
         self.raw_types = {c[0]: c[1] for c in cols if c[0] not in ("__file", "__line")}
         self.by_lower = {c.lower(): c for c in self.raw_types}
         self.where = f"source {source.name!r}"
+        # Private names carrying the raw values to `__raw`, chosen so no raw column has them.
+        self._raw_prefix = "__r_"
+        while any(c.startswith(self._raw_prefix) for c in self.raw_types):
+            self._raw_prefix = "_" + self._raw_prefix
 
     # ------------------------------------------------------------ checks
 
@@ -134,7 +138,7 @@ class SourceStager:
             errs.append((f"__in_{i} IS NOT NULL AND {q} IS NULL", name, f"{qs(label + ': ')} || {_quoted(f'__in_{i}')}"))
         field = _case([(c, qs(n)) for c, n, _ in errs])
         reason = _case([(c, r) for c, _, r in errs])
-        raws = [f"{qi(name)} AS __r_{i}" for i, name in enumerate(self.raw_types)]
+        raws = [f"{qi(name)} AS {alias}" for name, alias in zip(self.raw_types, self._raw_aliases())]
         cols = ", ".join(["__file", "__line", *outer, *self._raw_aliases()])
         return (
             f"SELECT {cols}, {field} AS __terr_field, {reason} AS __terr_reason "
@@ -143,7 +147,7 @@ class SourceStager:
 
     def _raw_aliases(self) -> list[str]:
         """The raw values as read, carried under private names to the quarantine's `raw` JSON."""
-        return [f"__r_{i}" for i in range(len(self.raw_types))]
+        return [f"{self._raw_prefix}{i}" for i in range(len(self.raw_types))]
 
     def build(self, staged: str) -> Staged:
         src = self.source
@@ -218,7 +222,7 @@ class SourceStager:
         out_cols = [qi(n) for n in self.schema if not (n in COMPUTED_EVENT_COLUMNS and n != "props")]
         qfield = _case([(cond, fld) for cond, fld, _ in branches])
         qreason = _case([(cond, rsn) for cond, _, rsn in branches])
-        pairs = ", ".join(f"{qs(c)}, __r_{i}" for i, c in enumerate(self.raw_types))
+        pairs = ", ".join(f"{qs(c)}, {a}" for c, a in zip(self.raw_types, self._raw_aliases()))
         q = (f"{c}, q AS (SELECT __file, __line, {', '.join(out_cols)}, {qfield} AS __qfield, "
              f"{qreason} AS __qreason, {', '.join(['NULL AS __nr', *self._raw_aliases()])} FROM c)")
         sql = (
@@ -231,7 +235,7 @@ class SourceStager:
             self.con.execute(sql)
         except duckdb.Error as e:
             raise self.runtime_error(e) from e
-        return Staged(staged, list(self.raw_types))
+        return Staged(staged)
 
     def failing_field(self) -> SourceError | None:
         """The field whose expression fails on the data (e.g. a CAST of a bad value), if one does.
