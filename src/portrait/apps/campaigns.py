@@ -38,6 +38,7 @@ from portrait.errors import NotFound, PortraitError
 from portrait.snapshot import SnapshotStore, connect
 from portrait.snapshot.store import write_atomic
 
+
 class CampaignError(PortraitError):
     status = 400
     code = "campaign"

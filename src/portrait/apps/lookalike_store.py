@@ -22,7 +22,6 @@ from portrait.errors import NotFound, PortraitError
 from portrait.snapshot.store import write_atomic
 
 
-
 class LookalikeError(PortraitError):
     status = 400
     code = "lookalike"

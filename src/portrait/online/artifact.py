@@ -12,6 +12,9 @@ import json
 from pathlib import Path
 from typing import Iterator
 
+import duckdb
+import pyarrow.parquet as pq
+
 from portrait.online.base import open_store
 from portrait.online.codec import ALIAS_KEY, encode, row_json_sql
 from portrait.privacy.access import AccessStore
@@ -34,8 +37,6 @@ def _alias_rows(staging: Path, keep: str):
     path = staging / "identity.parquet"
     if not path.exists():
         return
-    import duckdb
-
     con = duckdb.connect()
     try:
         rows = con.execute(f"SELECT id, person_id FROM read_parquet('{path}') WHERE id <> person_id "
@@ -49,9 +50,6 @@ def _alias_rows(staging: Path, keep: str):
 def _profile_rows(staging: Path, keep: str, timezone: str) -> Iterator[tuple[str, bytes]]:
     """(user_id, body) for every profile in the snapshot's profiles.parquet, streamed in user_id order;
     times in the project's zone, as the engine (and so `portrait profile`) shows them."""
-    import duckdb
-    import pyarrow.parquet as pq
-
     path = staging / "profiles.parquet"
     con = duckdb.connect()
     try:
